@@ -7,16 +7,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: course test bench clean
 
-$(STAMP): pyproject.toml
+# binder/requirements.txt pins the run-time environment exactly; installing under it as constraints
+# makes the tests run the very versions Binder users get (test-only tools resolve freely).
+$(STAMP): pyproject.toml binder/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -c binder/requirements.txt
 	touch $(STAMP)
 
 course: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_setup.ipynb
 
 test: $(STAMP)
+	scripts/install_browser.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 bench: $(STAMP)
