@@ -19,16 +19,29 @@ from cnnkit.sizes import conv2d_params, conv_output_size, dense_params
 
 __version__ = "0.1.0"
 
-# Submodules whose public names (their __all__) are reachable as cnnkit.NAME, loaded on first use.
-_LAZY_MODULES = (
-    "cnnkit.data",
-    "cnnkit.device",
-    "cnnkit.models",
-    "cnnkit.gradcheck",
-    "cnnkit.plots",
-    "cnnkit.interpret",
-    "cnnkit.widgets",
-)
+# Public names of the submodules that load on first use (cnnkit.NAME -> module). A table rather
+# than a search, so that ck.plot_images does not import TensorFlow through cnnkit.models; a test
+# checks it against every module's __all__.
+_LAZY_NAMES = {
+    "cnnkit.data": ("MnistData", "PHOTOS", "load_digits_8x8", "load_mnist", "load_photo"),
+    "cnnkit.device": ("DeviceInfo", "detect_device", "get_strategy"),
+    "cnnkit.models": (
+        "build_alexnet", "build_lenet5", "build_mlp", "build_mnist_convnet",
+        "build_no_pooling_convnet", "build_regularized_convnet", "compile_classifier",
+        "make_augmentation",
+    ),
+    "cnnkit.gradcheck": ("numerical_gradient", "weight_sensitivity"),
+    "cnnkit.plots": (
+        "confusion_matrix", "plot_activations", "plot_confusion_matrix", "plot_feature_maps",
+        "plot_filters", "plot_heatmap_overlay", "plot_history", "plot_images",
+    ),
+    "cnnkit.interpret": (
+        "find_last_conv_layer", "grad_cam", "heatmap_mass", "occlusion_map", "plant_shortcut",
+        "stamp_mark",
+    ),
+    "cnnkit.widgets": ("ConvExplorer", "KERNELS", "PoolExplorer", "conv_explorer", "pool_explorer"),
+}
+_MODULE_OF = {name: module for module, names in _LAZY_NAMES.items() for name in names}
 
 __all__ = [
     "avg_pool2d",
@@ -43,36 +56,13 @@ __all__ = [
 ]
 
 
-def _lazy_names() -> dict[str, str]:
-    names = {}
-    for module_name in _LAZY_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:  # a module not written yet
-                continue
-            raise
-        for name in getattr(module, "__all__", ()):
-            names[name] = module_name
-    return names
-
-
 def __getattr__(name: str):
-    if name.startswith("_"):
+    if name not in _MODULE_OF:
         raise AttributeError(f"module 'cnnkit' has no attribute {name!r}")
-    for module_name in _LAZY_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue
-            raise
-        if name in getattr(module, "__all__", ()):
-            value = getattr(module, name)
-            globals()[name] = value
-            return value
-    raise AttributeError(f"module 'cnnkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_lazy_names()))
+    return sorted(set(globals()) | set(_MODULE_OF))

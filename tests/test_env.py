@@ -81,3 +81,17 @@ def test_lazy_names_resolve():
     assert "detect_device" in dir(ck)
     with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
         ck.not_a_function
+
+
+def test_lazy_table_matches_every_modules_all():
+    import importlib
+
+    for module_name, names in ck._LAZY_NAMES.items():
+        assert sorted(names) == sorted(importlib.import_module(module_name).__all__), module_name
+
+
+@pytest.mark.parametrize("name", ["plot_images", "conv_explorer", "load_photo", "confusion_matrix"])
+def test_numpy_helpers_do_not_pull_in_tensorflow(name):
+    probe = f"import sys, cnnkit; cnnkit.{name}; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
