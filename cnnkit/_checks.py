@@ -13,11 +13,8 @@ import numpy as np
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float
 
 
-def as_numeric_array(func: str, name: str, value, *, ndims: tuple[int, ...]) -> np.ndarray:
-    """Return ``value`` as a float ndarray whose rank is one of ``ndims``.
-
-    Integer and boolean arrays are promoted to float64; float32 stays float32.
-    """
+def numeric_array(func: str, name: str, value) -> np.ndarray:
+    """Return ``value`` as an ndarray of a numeric dtype (bool, int, float), any rank, unconverted."""
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like
@@ -30,6 +27,15 @@ def as_numeric_array(func: str, name: str, value, *, ndims: tuple[int, ...]) -> 
             f"{func}: {name} must be a numeric array (bool, int or float); "
             f"received dtype {array.dtype}"
         )
+    return array
+
+
+def as_numeric_array(func: str, name: str, value, *, ndims: tuple[int, ...]) -> np.ndarray:
+    """Return ``value`` as a float ndarray whose rank is one of ``ndims``.
+
+    Integer and boolean arrays are promoted to float64; float32 stays float32.
+    """
+    array = numeric_array(func, name, value)
     if array.ndim not in ndims:
         expected = " or ".join(f"{n}-D" for n in ndims)
         raise ValueError(

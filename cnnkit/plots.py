@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cnnkit._checks import positive_int
+from cnnkit._checks import numeric_array, positive_int
 
 __all__ = [
     "confusion_matrix",
@@ -59,23 +59,6 @@ _ACTIVATIONS = {
 # ----------------------------------------------------------------------------------------------
 
 
-def _numeric(func: str, name: str, value) -> np.ndarray:
-    """``value`` as an ndarray of a numeric dtype (bool, int, float), any rank."""
-    try:
-        array = np.asarray(value)
-    except Exception as error:  # ragged lists and the like
-        raise TypeError(
-            f"{func}: {name} must be a numeric array; could not convert {type(value).__name__} "
-            f"({error})"
-        ) from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{func}: {name} must be a numeric array (bool, int or float); received dtype "
-            f"{array.dtype}"
-        )
-    return array
-
-
 def _rank_error(func: str, name: str, expected: str, array: np.ndarray) -> ValueError:
     return ValueError(
         f"{func}: {name} must be {expected}; received a {array.ndim}-D array of shape {array.shape}"
@@ -84,7 +67,7 @@ def _rank_error(func: str, name: str, expected: str, array: np.ndarray) -> Value
 
 def _images(func: str, images) -> np.ndarray:
     """A batch of images as (N, H, W) for gray or (N, H, W, 3) for colour."""
-    array = _numeric(func, "images", images)
+    array = numeric_array(func, "images", images)
     expected = "3-D (N, H, W) or 4-D (N, H, W, 1) / (N, H, W, 3)"
     if array.ndim == 4 and array.shape[3] == 1:
         array = array[..., 0]
@@ -102,7 +85,7 @@ def _images(func: str, images) -> np.ndarray:
 
 def _one_image(func: str, image) -> np.ndarray:
     """One image as (H, W) or (H, W, 3)."""
-    array = _numeric(func, "image", image)
+    array = numeric_array(func, "image", image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     elif array.ndim != 2 and not (array.ndim == 3 and array.shape[2] == 3):
@@ -112,7 +95,7 @@ def _one_image(func: str, image) -> np.ndarray:
 
 def _class_indices(func: str, name: str, value, count: int | None = None) -> np.ndarray:
     """Class indices (int64, 1-D) from integer labels (N,) or scores / one-hot rows (N, K)."""
-    array = _numeric(func, name, value)
+    array = numeric_array(func, name, value)
     if array.ndim == 2:
         array = array.argmax(axis=1)
     elif array.ndim != 1:
@@ -238,7 +221,7 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
         if f"val_{metric}" in record:
             curves.append((f"val_{metric}", "validation"))
         for key, label in curves:
-            values = _numeric(func, f"history[{key!r}]", record[key]).astype(np.float64).ravel()
+            values = numeric_array(func, f"history[{key!r}]", record[key]).astype(np.float64).ravel()
             if values.size == 0:
                 raise ValueError(f"{func}: history[{key!r}] has no values (no epoch recorded)")
             ax.plot(np.arange(1, values.size + 1), values, marker="o", markersize=3, label=label)
@@ -364,7 +347,7 @@ def plot_filters(weights, *, ncols: int = 8, max_filters: int = 64) -> Figure:
     >>> plot_filters(kernel);  # doctest: +SKIP
     """
     func = "plot_filters"
-    array = _numeric(func, "weights", weights)
+    array = numeric_array(func, "weights", weights)
     if array.ndim != 4:
         raise _rank_error(
             func, "weights", "4-D (KH, KW, C, F), a Conv2D kernel such as layer.get_weights()[0]", array
@@ -416,7 +399,7 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32) -> Figure:
     >>> plot_feature_maps(ck.conv2d(x[:1], kernel));  # doctest: +SKIP
     """
     func = "plot_feature_maps"
-    array = _numeric(func, "maps", maps)
+    array = numeric_array(func, "maps", maps)
     if array.ndim == 4 and array.shape[0] == 1:
         array = array[0]
     elif array.ndim == 4:
@@ -534,7 +517,7 @@ def plot_confusion_matrix(
     >>> plot_confusion_matrix(confusion_matrix(y_test, model.predict(x_test)));  # doctest: +SKIP
     """
     func = "plot_confusion_matrix"
-    array = _numeric(func, "matrix", matrix).astype(np.float64)
+    array = numeric_array(func, "matrix", matrix).astype(np.float64)
     if array.ndim != 2 or array.shape[0] != array.shape[1] or array.shape[0] == 0:
         raise ValueError(
             f"{func}: matrix must be square (K, K); received shape {array.shape}"
@@ -645,7 +628,7 @@ def plot_heatmap_overlay(
     """
     func = "plot_heatmap_overlay"
     picture = _one_image(func, image)
-    heat = _numeric(func, "heatmap", heatmap).astype(np.float64)
+    heat = numeric_array(func, "heatmap", heatmap).astype(np.float64)
     if heat.ndim == 3 and heat.shape[2] == 1:
         heat = heat[..., 0]
     if heat.ndim != 2:
@@ -735,7 +718,7 @@ def plot_activations(
     if x is None:
         inputs = np.linspace(-5.0, 5.0, 201)
     else:
-        inputs = _numeric(func, "x", x).astype(np.float64)
+        inputs = numeric_array(func, "x", x).astype(np.float64)
         if inputs.ndim != 1 or inputs.size == 0:
             raise ValueError(
                 f"{func}: x must be a non-empty 1-D array; received shape {inputs.shape}"
