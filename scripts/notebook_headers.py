@@ -84,7 +84,7 @@ def with_headers(notebook, target: str):
         existing = next((i for i, cell in enumerate(cells) if _tagged(cell, tag)), None)
         if existing is None:
             fresh.metadata["tags"] = [tag]
-            fresh.pop("id", None)
+            fresh["id"] = tag  # a fixed id: regenerating must not change the file
             cells.insert(position, fresh)
             changed = True
             continue
@@ -106,7 +106,6 @@ def main() -> int:
         if with_headers(notebook, badge_target(path)):
             outdated.append(path.relative_to(ROOT))
             if not args.check:
-                nbformat.validator.normalize(notebook)
                 nbformat.write(notebook, path)
     for path in outdated:
         print(f"{'outdated' if args.check else 'updated'}: {path}")
