@@ -51,7 +51,9 @@ def lab(tmp_path_factory):
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = open(root / "server.log", "w")
-    server = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    # nbgrader's gradebook runs the `alembic` command: the environment's bin must be on PATH.
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
