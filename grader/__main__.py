@@ -1,0 +1,64 @@
+"""Command line: ``python -m grader batch ASSIGNMENT DOWNLOAD...`` and ``python -m grader sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from grader.batch import LMS_PATTERNS, grade_batch
+from grader.sandbox import detect_isolation
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    batch = commands.add_parser(
+        "batch",
+        help="collect an LMS download, autograde it in the sandbox, write feedback and grades.csv",
+    )
+    batch.add_argument("assignment", help="assignment name, e.g. lab1_conv_pool")
+    batch.add_argument("archives", nargs="*", help="LMS download(s): zip/tar files or folders "
+                       "(none: grade what is already in submitted/)")
+    batch.add_argument("--course-dir", default=".", help="course folder (default: current folder)")
+    batch.add_argument("--lms", default="folder", choices=sorted(LMS_PATTERNS),
+                       help="file-name layout of the download (default: one folder per student)")
+    batch.add_argument("--regexp", help="own nbgrader named_regexp with student_id and file_id groups")
+    batch.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
+    batch.add_argument("--timeout", type=int, help="seconds per cell (default: the course configuration)")
+    batch.add_argument("--grades-csv", help="where grades.csv goes (default: course folder)")
+    batch.add_argument("--report", help="where the per-student report goes")
+    batch.add_argument("--require-isolation", action="store_true",
+                       help="refuse to grade without Landlock or a separate kernel user")
+    commands.add_parser("sandbox", help="show which sandbox layers this machine gives kernels")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sandbox":
+        plan = detect_isolation()
+        print("\n".join(plan.layers()))
+        for note in plan.notes:
+            print("note:", note)
+        return 0
+    try:
+        report = grade_batch(
+            args.assignment,
+            args.archives,
+            course_root=args.course_dir,
+            lms=args.lms,
+            regexp=args.regexp,
+            students=args.students,
+            timeout=args.timeout,
+            grades_csv=args.grades_csv,
+            report_csv=args.report,
+            require_isolation=args.require_isolation,
+        )
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 1 if any(result.status == "error" for result in report.results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""nbgrader configuration for safe grading.
+
+:func:`apply_safe_grading` can be called from a course's ``nbgrader_config.py``, so that plain
+``nbgrader autograde`` and ``nbgrader generate_feedback`` get the same protections as
+``python -m grader batch``::
+
+    c = get_config()  # noqa
+    from grader.config import apply_safe_grading
+    apply_safe_grading(c)
+"""
+
+from __future__ import annotations
+
+import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+from traitlets.config import Config, PyFileConfigLoader
+
+from grader.execute import SafeExecute
+from grader.feedback import HideHiddenTests
+from grader.restore import RestoreLockedCells
+
+__all__ = ["apply_safe_grading", "load_course_config"]
+
+
+def load_course_config(course_root: str) -> Config:
+    """The course's ``nbgrader_config.py`` (when present) with ``CourseDirectory.root`` set.
+
+    Parameters
+    ----------
+    course_root : str
+        Folder holding ``nbgrader_config.py``, ``gradebook.db`` and the step folders.
+
+    Raises
+    ------
+    ValueError
+        When ``course_root`` is not a folder.
+    """
+    root = os.path.abspath(course_root)
+    if not os.path.isdir(root):
+        raise ValueError(f"load_course_config: course_root must be a folder; received {course_root!r}")
+    config = Config()
+    if os.path.isfile(os.path.join(root, "nbgrader_config.py")):
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=root).load_config())
+    config.CourseDirectory.root = root
+    return config
+
+
+def apply_safe_grading(config: Config, *, course_root: str | None = None) -> Config:
+    """Switch nbgrader's autograde and feedback steps to the hardened pipeline; return ``config``.
+
+    * sanitising: restore deleted locked/test cells (:class:`grader.restore.RestoreLockedCells`)
+      before nbgrader's own restoration of edited ones;
+    * execution: :class:`grader.execute.SafeExecute` (sandboxed kernels, recovery from hung or
+      dead kernels, notebook time budget, output caps);
+    * feedback: hidden tests removed (:class:`grader.feedback.HideHiddenTests`).
+
+    Parameters
+    ----------
+    config : traitlets.config.Config
+        Changed in place.
+    course_root : str, optional
+        Course folder the kernels must not see; defaults to ``CourseDirectory.root`` or the
+        current folder.
+    """
+    root = course_root or config.CourseDirectory.get("root") or os.getcwd()
+    config.Autograde.sanitize_preprocessors = [
+        ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreLockedCells, OverwriteCells, CheckCellMetadata,
+    ]
+    config.Autograde.autograde_preprocessors = [
+        SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
+    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    protected = list(config.SandboxKernelManager.get("protected_paths", []))
+    if os.path.abspath(root) not in protected:
+        protected.append(os.path.abspath(root))
+    config.SandboxKernelManager.protected_paths = protected
+    # the shipped course sets ExecutePreprocessor.timeout; nbgrader's Execute reads it there too
+    if "timeout" in config.ExecutePreprocessor and "timeout" not in config.SafeExecute:
+        config.SafeExecute.timeout = config.ExecutePreprocessor.timeout
+    return config

@@ -1,0 +1,255 @@
+"""nbgrader's ``Execute`` preprocessor, hardened for hostile or broken notebooks.
+
+:class:`SafeExecute` differs from ``nbgrader.preprocessors.Execute`` in four ways:
+
+* kernels start in the sandbox of :mod:`grader.sandbox`;
+* a cell that ignores the interrupt after its time-out, or kills its kernel, no longer aborts the
+  whole submission: the kernel is replaced, the cell records an error and grading goes on (output
+  that arrives late no longer counts as a time-out at all);
+* the whole notebook has a time budget; cells after it is spent record an error instead of running;
+* outputs are capped per cell and per notebook while they arrive, without ever removing what
+  grading reads (error outputs, stderr streams, a cell's result).
+"""
+
+from __future__ import annotations
+
+import time
+from queue import Empty
+from typing import Any
+
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, default
+
+from grader.sandbox import SandboxKernelManager
+
+__all__ = ["SafeExecute", "cap_cell_outputs"]
+
+TRUNCATION_NOTE = "\n[grader: output truncated here; {dropped:,} more characters were not kept]\n"
+NOTE_PREFIX = "\n[grader: output truncated"
+MAX_TRACEBACK_LINE = 4000
+MAX_TRACEBACK_LINES = 60
+MAX_RESULT_CHARS = 20_000
+
+
+def _size(output: NotebookNode) -> int:
+    kind = output.get("output_type")
+    if kind == "stream":
+        return len(output.get("text", ""))
+    if kind == "error":
+        return len(str(output.get("evalue", ""))) + sum(len(line) for line in output.get("traceback", []))
+    return sum(len(str(value)) for value in output.get("data", {}).values())
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + TRUNCATION_NOTE.format(dropped=len(text) - limit)
+
+
+def _shrink_error(output: NotebookNode) -> None:
+    output["evalue"] = _shorten(str(output.get("evalue", "")), MAX_TRACEBACK_LINE)
+    lines = [_shorten(line, MAX_TRACEBACK_LINE) for line in output.get("traceback", [])]
+    if len(lines) > MAX_TRACEBACK_LINES:
+        half = MAX_TRACEBACK_LINES // 2
+        lines = lines[:half] + ["... traceback truncated by the grader ..."] + lines[-half:]
+    output["traceback"] = lines
+
+
+def _shrink_data(output: NotebookNode, limit: int) -> None:
+    data = output.get("data", {})
+    for mime in list(data):
+        value = data[mime]
+        if isinstance(value, str) and len(value) > limit:
+            if mime.startswith("text/"):
+                data[mime] = _shorten(value, limit)
+            else:  # a truncated image or JSON is garbage: drop it, keep a note
+                del data[mime]
+    if not data:
+        data["text/plain"] = "[grader: a large output was removed]"
+
+
+def cap_cell_outputs(cell: NotebookNode, *, limit: int) -> int:
+    """Trim ``cell.outputs`` to about ``limit`` characters; return the characters dropped.
+
+    Error outputs and stderr streams are shortened but never removed, and so are results
+    (``execute_result``): nbgrader gives a test cell 0 points when it shows an error or writes to
+    stderr, and reads partial credit from its result, so removing them could change a grade.
+    Other outputs (stdout, displays) beyond the limit are removed, with one note saying so.
+    """
+    if cell.get("cell_type") != "code":
+        return 0
+    kept, used, dropped, noted = [], 0, 0, False
+    for output in cell.get("outputs", []):
+        kind = output.get("output_type")
+        size = _size(output)
+        room = max(limit - used, 0)
+        if kind == "stream" and output.get("text", "").startswith(NOTE_PREFIX):
+            noted = True
+            kept.append(output)
+            continue
+        if kind == "error":
+            _shrink_error(output)
+        elif kind == "stream" and output.get("name") == "stderr":
+            if size > max(room, 200):
+                output["text"] = _shorten(output.get("text", ""), max(room, 200))
+                dropped += size - max(room, 200)
+        elif kind == "execute_result":
+            _shrink_data(output, max(room, MAX_RESULT_CHARS))
+        elif size > room:
+            if kind == "stream" and room > 0:
+                output["text"] = _shorten(output.get("text", ""), room)
+                noted = True
+            else:
+                dropped += size
+                if not noted:
+                    kept.append(NotebookNode(output_type="stream", name="stdout",
+                                             text=TRUNCATION_NOTE.format(dropped=size)))
+                    noted = True
+                continue
+            dropped += size - room
+        used += _size(output)
+        kept.append(output)
+    cell["outputs"] = kept
+    return dropped
+
+
+class SafeExecute(Execute):
+    """Execute preprocessor that survives hanging, crashing and very chatty notebooks."""
+
+
+    notebook_timeout = Integer(
+        1800, help="Seconds for the whole notebook; later cells record an error instead of running."
+    ).tag(config=True)
+    max_cell_output = Integer(
+        200_000, help="Characters of output kept per cell (errors and stderr are always kept, shortened)."
+    ).tag(config=True)
+    max_notebook_output = Integer(
+        5_000_000, help="Characters of output kept in the whole notebook."
+    ).tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # nbgrader's Execute forces AsyncKernelManager; a configured subclass of the sandbox stays
+        if not issubclass(self.kernel_manager_class, SandboxKernelManager):
+            self.kernel_manager_class = SandboxKernelManager
+
+    interrupt_grace = Integer(
+        5, help="Seconds an interrupted kernel has to answer again before it is replaced."
+    ).tag(config=True)
+
+    # late output must not cost a kernel (and so the state of every later cell): only a kernel
+    # that stays busy after the interrupt of a timed-out cell is replaced
+    raise_on_iopub_timeout = Bool(False, help="Raise when outputs arrive late (False here).").tag(config=True)
+
+    @default("iopub_timeout")
+    def _iopub_timeout_default(self) -> int:
+        return 10
+
+    @default("shutdown_kernel")
+    def _shutdown_kernel_default(self) -> str:
+        # the scratch folder is thrown away: nothing to save by a polite shutdown
+        return "immediate"
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
+        self._started = time.monotonic()
+        self._output_left = self.max_notebook_output
+        self.replaced_kernels = 0
+        return super().preprocess(nb, resources, km)
+
+    def _cell_limit(self) -> int:
+        return max(min(self.max_cell_output, self._output_left), 1000)
+
+    def _record_error(self, cell: NotebookNode, ename: str, evalue: str) -> None:
+        cell.setdefault("outputs", []).append(
+            NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+        )
+
+    def _replace_kernel(self) -> None:
+        mode = self.shutdown_kernel
+        self.shutdown_kernel = "immediate"
+        try:
+            self._cleanup_kernel()
+        finally:
+            self.shutdown_kernel = mode
+        self.km = self.create_kernel_manager()
+        self.start_new_kernel()
+        self.start_new_kernel_client()
+        self.replaced_kernels += 1
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
+        self._interrupted = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    async def _async_kernel_answers(self) -> bool:
+        """Whether the kernel runs an empty request within ``interrupt_grace`` seconds."""
+        assert self.kc is not None
+        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False))
+        deadline = time.monotonic() + self.interrupt_grace
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+        return False
+
+    _kernel_answers = run_sync(_async_kernel_answers)
+
+    def _stubborn(self, cell: NotebookNode, index: int) -> None:
+        self.log.warning("Cell %s ignored the interrupt after its time-out: replacing the kernel", index)
+        self._replace_kernel()
+        self._record_error(
+            cell, "CellTimeoutError",
+            f"this cell ran longer than {self._get_timeout(cell)} s and did not stop when interrupted; the kernel "
+            "was restarted, so the cells after it ran without the variables defined before it",
+        )
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return super().preprocess_cell(cell, resources, index)
+        elapsed = time.monotonic() - self._started
+        if self.notebook_timeout and elapsed > self.notebook_timeout:
+            cell.outputs = []
+            self._record_error(
+                cell, "NotebookTimeout",
+                f"not run: the notebook used up its {self.notebook_timeout} s time budget before this cell",
+            )
+            return cell, resources
+        self._check_assign_resources(resources)
+        self._live_sizes: dict[int, int] = {}
+        self._interrupted = False
+        try:
+            cell = self.execute_cell(cell, index, store_history=True)
+            if self._interrupted and not self._kernel_answers():
+                self._stubborn(cell, index)
+        except CellTimeoutError:
+            self._stubborn(cell, index)
+        except DeadKernelError:
+            self.log.warning("The kernel died in cell %s: replacing it", index)
+            self._replace_kernel()
+            self._record_error(
+                cell, "DeadKernelError",
+                "the kernel died while running this cell (a crash, os._exit or too much memory); it was "
+                "restarted, so the cells after it ran without the variables defined before it",
+            )
+        cap_cell_outputs(cell, limit=self._cell_limit())
+        self._output_left -= sum(_size(output) for output in cell.get("outputs", []))
+        return cell, self.resources
+
+    def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return out
+        # trim while outputs arrive, so that a printing loop cannot exhaust the grader's memory
+        total = self._live_sizes.get(cell_index, 0) + _size(out)
+        if total > 2 * self._cell_limit():
+            holder = NotebookNode(cell_type="code", outputs=list(outs))
+            cap_cell_outputs(holder, limit=self._cell_limit())
+            outs[:] = holder.outputs
+            total = sum(_size(output) for output in outs)
+        self._live_sizes = {cell_index: total}
+        return out

@@ -1,0 +1,111 @@
+"""Keep hidden tests hidden in the feedback students receive.
+
+Stock nbgrader 0.9.6 renders feedback from the autograded notebook, in which the hidden tests have
+been restored, and it has no option to leave them out: students read every hidden test in their
+feedback (and in the traceback of a hidden test that failed). :class:`HideHiddenTests`, added to
+``GenerateFeedback.preprocessors``, replaces each hidden region by a one-line comment, reduces the
+error of a cell holding hidden tests to its last line, and blanks every hidden-test line that
+appears verbatim in any output (a student's code can print the source of the test calling it).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+__all__ = ["HideHiddenTests", "hidden_lines"]
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+HIDDEN_NOTE = "# (hidden tests ran here; they are not shown)"
+REDACTED = "[hidden test]"
+
+
+def hidden_lines(source: str, *, begin: str, end: str) -> tuple[str, list[str]]:
+    """Split ``source`` into the text shown to students and the hidden lines it contained."""
+    shown, hidden, inside = [], [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+            shown.append(line[: len(line) - len(line.lstrip())] + HIDDEN_NOTE)
+        elif end in line and inside:
+            inside = False
+        elif inside:
+            hidden.append(line)
+        else:
+            shown.append(line)
+    return "\n".join(shown), hidden
+
+
+def _merge_streams(cell: NotebookNode) -> None:
+    """Join consecutive stream outputs of one name: a printed line may arrive in two pieces."""
+    merged = []
+    for output in cell.get("outputs", []):
+        if (
+            merged
+            and output.get("output_type") == "stream"
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].get("name") == output.get("name")
+        ):
+            merged[-1]["text"] = merged[-1].get("text", "") + output.get("text", "")
+        else:
+            merged.append(output)
+    if "outputs" in cell:
+        cell["outputs"] = merged
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden tests, and traces of them, from feedback notebooks."""
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS", help="Start of a hidden region.").tag(config=True)
+    end_test_delimeter = Unicode("END HIDDEN TESTS", help="End of a hidden region.").tag(config=True)
+    min_redacted_length = Integer(
+        12, help="Hidden lines shorter than this (after stripping) are not searched for in outputs."
+    ).tag(config=True)
+
+    def _redact(self, text: str, needles: list[str]) -> str:
+        if not needles or not isinstance(text, str):
+            return text
+        plain = ANSI_ESCAPE.sub("", text)
+        for needle in needles:
+            if needle in plain:
+                plain = plain.replace(needle, REDACTED)
+                text = plain
+        return text
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        hidden_cells, needles = set(), set()
+        for index, cell in enumerate(nb.cells):
+            if self.begin_test_delimeter not in cell.get("source", ""):
+                continue
+            cell.source, lines = hidden_lines(
+                cell.source, begin=self.begin_test_delimeter, end=self.end_test_delimeter
+            )
+            hidden_cells.add(index)
+            needles.update(line.strip() for line in lines if len(line.strip()) >= self.min_redacted_length)
+        # a line also shows up escaped when code prints a repr, JSON or HTML of it
+        variants = set()
+        for needle in needles:
+            variants.update({needle, repr(needle)[1:-1], json.dumps(needle)[1:-1], html.escape(needle)})
+        ordered = sorted(variants, key=len, reverse=True)
+        for index, cell in enumerate(nb.cells):
+            _merge_streams(cell)
+            for output in cell.get("outputs", []):
+                kind = output.get("output_type")
+                if kind == "error":
+                    output["evalue"] = self._redact(str(output.get("evalue", "")), ordered)
+                    if index in hidden_cells:
+                        output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}"]
+                    else:
+                        output["traceback"] = [self._redact(line, ordered) for line in output.get("traceback", [])]
+                elif kind == "stream":
+                    output["text"] = self._redact(output.get("text", ""), ordered)
+                elif "data" in output:
+                    for mime, value in output["data"].items():
+                        if mime.startswith("text/") and isinstance(value, str):
+                            output["data"][mime] = self._redact(value, ordered)
+        return nb, resources

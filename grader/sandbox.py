@@ -1,0 +1,579 @@
+"""Run each student's kernel in a sandbox, so that grading code never trusts student code.
+
+Only the kernel runs student code; the nbgrader process that writes the gradebook stays outside.
+:class:`SandboxKernelManager` (set as ``kernel_manager_class`` of the execute preprocessor)
+starts every kernel
+
+* in a fresh scratch directory holding a copy of the student's own files only (never the
+  notebooks being graded, which contain the hidden tests, and never a symbolic link), with a clean
+  environment (no secrets of the grader's environment) and ``HOME`` inside the scratch directory;
+* as an unprivileged user when the grader runs as root and that user can run the Python
+  installation (``nobody`` unless configured), or as root without any capability otherwise;
+* under Landlock where the Linux kernel offers it: the kernel reads the Python installation and
+  system libraries, writes its scratch directory and sees nothing else;
+* with a Python audit hook refusing file access outside the scratch directory, process creation
+  and signals (defence in depth for machines without Landlock);
+* with limits: largest file written, no core dumps, a high OOM score, and a cap on the size of a
+  single message the grader accepts from the kernel.
+
+:func:`detect_isolation` reports which of these layers this machine provides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import functools
+import importlib.util
+import json
+import os
+import pwd
+import shutil
+import signal
+import site
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, List, Unicode
+
+__all__ = [
+    "IsolationPlan",
+    "SandboxKernelManager",
+    "detect_isolation",
+    "protect_course_files",
+]
+
+BOOT_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel_boot.py")
+POLICY_VARIABLE = "GRADER_SANDBOX_POLICY"
+
+# System locations a Python kernel reads from; anything containing a protected path is granted
+# around that path (its other children), never as a whole.
+SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys")
+# Readable for root even without capabilities (owner bits), so never granted.
+SECRET_SYSTEM_PATHS = (
+    "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
+    "/etc/ssh", "/etc/ssl/private", "/etc/security/opasswd",
+)
+DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+# Environment variables that reach the kernel; everything else (tokens, passwords) stays behind.
+ENV_PASSTHROUGH = (
+    "LANG", "LANGUAGE", "LC_*", "TZ", "NBGRADER_EXECUTION", "TF_*", "KERAS_BACKEND", "OMP_*",
+    "MKL_*", "OPENBLAS_*", "CUDA_*", "NVIDIA_*", "XLA_*", "LD_LIBRARY_PATH", "PYTHONHASHSEED",
+    "MPLBACKEND",
+)
+
+
+# Runs inside the kernel at start-up (an IPython startup file in the scratch folder): stops a
+# printing loop at the source, so a cell's output never reaches the grader as one huge message.
+# Student code can undo it; the grader trims outputs again on its side.
+KERNEL_STARTUP = """\
+def _grader_cap_streams():
+    import os
+    import sys
+
+    limit = int(os.environ.get("GRADER_CELL_OUTPUT_LIMIT", "200000"))
+    state = {"used": 0, "noted": False}
+
+    def capped(write):
+        def write_capped(text):
+            if not isinstance(text, str):
+                return write(text)
+            room = limit - state["used"]
+            if room <= 0:
+                if not state["noted"]:
+                    state["noted"] = True
+                    write("\\n[grader: output truncated here; the rest was not kept]\\n")
+                return len(text)
+            state["used"] += min(len(text), room)
+            write(text[:room])
+            return len(text)
+
+        return write_capped
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        if stream is not None and hasattr(stream, "write"):
+            stream.write = capped(stream.write)
+
+    def reset(*args):
+        state["used"], state["noted"] = 0, False
+
+    get_ipython().events.register("pre_run_cell", reset)
+
+
+_grader_cap_streams()
+del _grader_cap_streams
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class IsolationPlan:
+    """Which sandbox layers a kernel started on this machine gets.
+
+    Attributes
+    ----------
+    user : str or None
+        Unprivileged account the kernel runs as, or None to keep the grader's account.
+    uid, gid : int or None
+        Its numeric ids.
+    drop_capabilities : bool
+        Root kernel without any Linux capability (used when no account can run Python).
+    landlock_abi : int
+        Landlock ABI applied to the kernel, 0 when none.
+    audit_hook : bool
+        Python audit hook installed in the kernel.
+    notes : tuple of str
+        Why a layer is missing, in words.
+    """
+
+    user: str | None
+    uid: int | None
+    gid: int | None
+    drop_capabilities: bool
+    landlock_abi: int
+    audit_hook: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def kernel_enforced(self) -> bool:
+        """True when the operating system, not only Python, keeps the kernel away from the course."""
+        return self.landlock_abi > 0 or self.user is not None
+
+    def layers(self) -> list[str]:
+        """One line per active layer."""
+        lines = ["scratch directory with a copy of the student's files; clean environment"]
+        if self.user is not None:
+            lines.append(f"runs as unprivileged user {self.user!r} (uid {self.uid})")
+        elif self.drop_capabilities:
+            lines.append("runs as root without any Linux capability")
+        else:
+            lines.append("runs as the grader's own user")
+        if self.landlock_abi:
+            lines.append(f"Landlock ABI {self.landlock_abi}: the kernel opens only its scratch folder, Python and system folders")
+        if self.audit_hook:
+            lines.append("Python audit hook: file access outside scratch, processes and signals refused")
+        return lines
+
+    def describe(self) -> str:
+        """The layers and notes as one paragraph."""
+        text = "; ".join(self.layers())
+        if self.notes:
+            text += ". Notes: " + " ".join(self.notes)
+        return text
+
+
+def _boot_module():
+    """The boot script as a module (it is a standalone file, run by path in kernels)."""
+    spec = importlib.util.spec_from_file_location("grader._kernel_boot", BOOT_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _landlock_abi() -> int:
+    return _boot_module().landlock_abi()
+
+
+def _user_can_run_python(account: pwd.struct_passwd) -> bool:
+    """Whether ``account`` can start this Python with ipykernel (it may lack access to e.g. /root)."""
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as probe:
+        os.chmod(probe, 0o755)
+        try:
+            result = subprocess.run(
+                [sys.executable, "-I", "-c", "import ipykernel, numpy"],
+                cwd=probe,
+                env={"PATH": os.defpath, "HOME": probe},
+                user=account.pw_uid,
+                group=account.pw_gid,
+                extra_groups=[],
+                capture_output=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+    return result.returncode == 0
+
+
+@functools.lru_cache(maxsize=None)
+def detect_isolation(*, sandbox_user: str = "auto", landlock: str = "auto", audit_hook: bool = True) -> IsolationPlan:
+    """Choose the strongest sandbox this machine supports.
+
+    Parameters
+    ----------
+    sandbox_user : str, default "auto"
+        Account for kernels when the grader runs as root. "auto" tries ``grader-sandbox`` then
+        ``nobody``; "none" keeps the grader's account; any other value is an account name.
+    landlock : {"auto", "on", "off"}
+        "auto" uses Landlock when the Linux kernel supports it; "on" requires it.
+    audit_hook : bool, default True
+        Install the in-kernel audit hook.
+
+    Returns
+    -------
+    IsolationPlan
+
+    Raises
+    ------
+    ValueError
+        When ``landlock`` is not one of the three words, ``landlock="on"`` and the kernel lacks
+        Landlock, or a named ``sandbox_user`` does not exist.
+
+    Example
+    -------
+    >>> print(detect_isolation().describe())  # doctest: +SKIP
+    """
+    if landlock not in ("auto", "on", "off"):
+        raise ValueError(f"detect_isolation: landlock must be 'auto', 'on' or 'off'; received {landlock!r}")
+    notes = []
+    abi = _landlock_abi() if landlock != "off" else 0
+    if landlock == "on" and abi == 0:
+        raise ValueError("detect_isolation: landlock='on' but this Linux kernel offers no Landlock")
+    if landlock == "auto" and abi == 0:
+        notes.append("Landlock is unavailable (Linux >= 5.13 with Landlock enabled provides it).")
+    user = uid = gid = None
+    drop = False
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        if sandbox_user == "none":
+            candidates: Sequence[str] = ()
+        elif sandbox_user == "auto":
+            candidates = ("grader-sandbox", "nobody")
+        else:
+            try:
+                pwd.getpwnam(sandbox_user)
+            except KeyError:
+                raise ValueError(
+                    f"detect_isolation: sandbox_user {sandbox_user!r} does not exist; create it with "
+                    f"`useradd --system --no-create-home --shell /usr/sbin/nologin {sandbox_user}`"
+                ) from None
+            candidates = (sandbox_user,)
+        for name in candidates:
+            try:
+                account = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            if _user_can_run_python(account):
+                user, uid, gid = name, account.pw_uid, account.pw_gid
+                break
+            notes.append(
+                f"User {name!r} cannot run {sys.executable} (a parent folder such as /root is private), "
+                "so kernels run as root without capabilities."
+            )
+        if user is None:
+            drop = True
+            if not abi:
+                notes.append(
+                    "WARNING: root kernel without Landlock: only the audit hook protects the course files."
+                )
+    elif not abi:
+        notes.append("Without Landlock only the Python audit hook protects the course files.")
+    return IsolationPlan(user, uid, gid, drop, abi, audit_hook, tuple(notes))
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _grant_around(path: str, protected: Sequence[str]) -> list[str]:
+    """``path`` itself if it holds no protected path, else its children, recursively."""
+    if any(_is_within(path, guarded) for guarded in protected):
+        return []
+    if not any(_is_within(guarded, path) for guarded in protected):
+        return [path]
+    try:
+        children = sorted(os.listdir(path))
+    except OSError:
+        return []
+    granted = []
+    for child in children:
+        granted.extend(_grant_around(os.path.join(path, child), protected))
+    return granted
+
+
+def _python_paths(packages: Sequence[str]) -> list[str]:
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    paths.update(site.getsitepackages())
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            paths.update(spec.submodule_search_locations)
+        elif spec.origin:
+            paths.add(spec.origin)
+    return sorted(os.path.realpath(path) for path in paths if path and os.path.exists(path))
+
+
+def _copy_student_files(source: str, target: str, *, exclude: Sequence[str], max_bytes: int) -> list[str]:
+    """Copy regular files (never links, devices or excluded names) from ``source`` to ``target``."""
+    skipped, total = [], 0
+    for folder, dirnames, filenames in os.walk(source):
+        relative = os.path.relpath(folder, source)
+        for name in list(dirnames):
+            if os.path.islink(os.path.join(folder, name)):
+                dirnames.remove(name)
+                skipped.append(os.path.join(relative, name))
+        os.makedirs(os.path.join(target, relative), exist_ok=True)
+        for name in filenames:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            rel = os.path.normpath(os.path.join(relative, name))
+            if not stat.S_ISREG(info.st_mode) or any(fnmatch.fnmatch(name, pattern) for pattern in exclude):
+                skipped.append(rel)
+                continue
+            total += info.st_size
+            if total > max_bytes:
+                skipped.append(rel)
+                continue
+            shutil.copyfile(path, os.path.join(target, rel), follow_symlinks=False)
+    return skipped
+
+
+def _kill_leftovers(scratch: str) -> None:
+    """Kill processes still working inside ``scratch`` (a kernel that forked past the audit hook)."""
+    own = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == own:
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if _is_within(cwd, scratch):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry), signal.SIGKILL)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` that starts the kernel inside the grading sandbox.
+
+    Configure it with ``c.SafeExecute.kernel_manager_class`` (``grader.config.safe_config`` does).
+    """
+
+    sandbox_user = Unicode("auto", help="Account for kernels when grading as root: auto, none or a name.").tag(config=True)
+    landlock = Unicode("auto", help="Use Landlock: auto, on or off.").tag(config=True)
+    audit_hook = Bool(True, help="Install the in-kernel audit hook.").tag(config=True)
+    protected_paths = List(Unicode(), help="Paths the kernel must never read (the course root).").tag(config=True)
+    kernel_packages = List(Unicode(), ["cnnkit"], help="Editable packages the kernel may import.").tag(config=True)
+    extra_read_paths = List(Unicode(), help="More read-only paths for the kernel (datasets).").tag(config=True)
+    scratch_parent = Unicode("", help="Where scratch directories go (default: the temp folder).").tag(config=True)
+    copy_exclude = List(Unicode(), ["*.ipynb"], help="Student files not copied to the scratch directory.").tag(config=True)
+    max_copy_bytes = Integer(1 << 30, help="Most bytes of student files copied.").tag(config=True)
+    max_file_bytes = Integer(1 << 30, help="Largest file the kernel may write (RLIMIT_FSIZE).").tag(config=True)
+    max_message_bytes = Integer(64 << 20, help="Largest message accepted from the kernel.").tag(config=True)
+    cell_output_limit = Integer(200_000, help="Characters a cell may print before the kernel drops the rest.").tag(config=True)
+    max_open_files = Integer(4096, help="RLIMIT_NOFILE of the kernel.").tag(config=True)
+    env_passthrough = List(Unicode(), list(ENV_PASSTHROUGH), help="Variables (fnmatch) passed to the kernel.").tag(config=True)
+
+    _sandbox_root: str | None = None
+    _scratch: str | None = None
+
+    @property
+    def plan(self) -> IsolationPlan:
+        return detect_isolation(sandbox_user=self.sandbox_user, landlock=self.landlock, audit_hook=self.audit_hook)
+
+    @property
+    def scratch(self) -> str | None:
+        """The kernel's working directory while it runs."""
+        return self._scratch
+
+    def _make_scratch(self, student_dir: str | None) -> None:
+        plan = self.plan
+        parent = self.scratch_parent or None
+        self._sandbox_root = tempfile.mkdtemp(prefix="grader-sandbox-", dir=parent)
+        self._scratch = os.path.join(self._sandbox_root, "work")
+        os.mkdir(self._scratch, 0o700)
+        if student_dir and os.path.isdir(student_dir):
+            skipped = _copy_student_files(
+                student_dir, self._scratch, exclude=self.copy_exclude, max_bytes=self.max_copy_bytes
+            )
+            if skipped:
+                self.log.info("Sandbox: not copied into the kernel's folder: %s", ", ".join(skipped))
+        for sub in ("tmp", ".config", ".cache", os.path.join(".ipython", "profile_default", "startup")):
+            os.makedirs(os.path.join(self._scratch, sub), exist_ok=True)
+        startup = os.path.join(self._scratch, ".ipython", "profile_default", "startup", "00-grader.py")
+        with open(startup, "w", encoding="utf-8") as handle:
+            handle.write(KERNEL_STARTUP)
+        if plan.user is not None:
+            os.chmod(self._sandbox_root, 0o711)
+            for folder, dirnames, filenames in os.walk(self._scratch):
+                for name in [folder, *(os.path.join(folder, entry) for entry in dirnames + filenames)]:
+                    os.lchown(name, plan.uid, plan.gid)
+
+    def _kernel_env(self) -> dict[str, str]:
+        scratch = self._scratch
+        assert scratch is not None
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.env_passthrough)
+        }
+        env.update(
+            PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+            HOME=scratch,
+            TMPDIR=os.path.join(scratch, "tmp"),
+            IPYTHONDIR=os.path.join(scratch, ".ipython"),
+            MPLCONFIGDIR=os.path.join(scratch, ".config", "matplotlib"),
+            XDG_CONFIG_HOME=os.path.join(scratch, ".config"),
+            XDG_CACHE_HOME=os.path.join(scratch, ".cache"),
+            KERAS_HOME=os.path.join(scratch, ".keras"),
+            JUPYTER_PLATFORM_DIRS="1",
+            JOBLIB_MULTIPROCESSING="0",
+            GRADER_CELL_OUTPUT_LIMIT=str(self.cell_output_limit),
+            PYDEVD_DISABLE_FILE_VALIDATION="1",
+        )
+        env[POLICY_VARIABLE] = json.dumps(self._policy())
+        return env
+
+    def _policy(self) -> dict[str, Any]:
+        plan = self.plan
+        protected = [os.path.realpath(path) for path in self.protected_paths]
+        allow_read = _python_paths(self.kernel_packages) + [os.path.realpath(p) for p in self.extra_read_paths]
+        guarded = protected + list(SECRET_SYSTEM_PATHS)
+        landlock_read: list[str] = []
+        for path in [*SYSTEM_READ_PATHS, *allow_read]:
+            if any(_is_within(path, root) for root in protected):
+                # inside the course only what was asked for by name (the venv, cnnkit) is readable
+                if path in allow_read:
+                    landlock_read.append(path)
+                continue
+            landlock_read.extend(_grant_around(path, guarded))
+        devices = [path for path in DEVICE_FILES if os.path.exists(path)]
+        devices += sorted(
+            os.path.join("/dev", name) for name in (os.listdir("/dev") if os.path.isdir("/dev") else [])
+            if name.startswith("nvidia")
+        )
+        limits = {"RLIMIT_FSIZE": self.max_file_bytes, "RLIMIT_CORE": 0, "RLIMIT_NOFILE": self.max_open_files}
+        return {
+            "scratch": self._scratch,
+            "deny_read": protected + list(SECRET_SYSTEM_PATHS),
+            "allow_read": allow_read,
+            "write_files": devices,
+            "landlock": plan.landlock_abi > 0,
+            "landlock_read": sorted(set(landlock_read)),
+            "drop_capabilities": plan.drop_capabilities,
+            "audit_hook": plan.audit_hook,
+            "limits": limits,
+        }
+
+    async def _async_pre_start_kernel(self, **kw: Any):  # type: ignore[override]
+        self._make_scratch(kw.get("cwd"))
+        assert self._scratch is not None
+        self.connection_file = os.path.join(self._scratch, ".connection.json")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        plan = self.plan
+        if plan.user is not None:
+            os.chown(self.connection_file, plan.uid, plan.gid)
+            kw.update(user=plan.uid, group=plan.gid, extra_groups=[])
+        # the kernel spec's "-m ipykernel_launcher" becomes the boot script; its arguments stay
+        arguments = kernel_cmd[kernel_cmd.index("-f"):] if "-f" in kernel_cmd else ["-f", self.connection_file]
+        kernel_cmd = [sys.executable, "-I", BOOT_SCRIPT, *arguments]
+        kw["env"] = self._kernel_env()
+        kw["cwd"] = self._scratch
+        kw["stdout"] = subprocess.DEVNULL
+        assert self._sandbox_root is not None
+        log_path = os.path.join(self._sandbox_root, "kernel.log")
+        kw["stderr"] = open(log_path, "wb")  # noqa: SIM115 - closed in cleanup
+        self._stderr_file = kw["stderr"]
+        return kernel_cmd, kw
+
+    pre_start_kernel = _async_pre_start_kernel
+
+    def kernel_log_tail(self, limit: int = 2000) -> str:
+        """The end of the kernel process's stderr (start-up failures, crashes)."""
+        if not self._sandbox_root:
+            return ""
+        try:
+            with open(os.path.join(self._sandbox_root, "kernel.log"), "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - limit))
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def client(self, **kwargs: Any):  # type: ignore[override]
+        kernel_client = super().client(**kwargs)
+        # a kernel that prints gigabytes in one message would otherwise exhaust the grader's memory
+        kernel_client.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        return kernel_client
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
+        await super()._async_cleanup_resources(restart=restart)
+        if restart:
+            return
+        stderr_file = getattr(self, "_stderr_file", None)
+        if stderr_file is not None:
+            stderr_file.close()
+            self._stderr_file = None
+        if self._scratch:
+            _kill_leftovers(self._scratch)
+        if self._sandbox_root:
+            shutil.rmtree(self._sandbox_root, ignore_errors=True)
+            self._sandbox_root = self._scratch = None
+
+    cleanup_resources = _async_cleanup_resources
+
+
+@contextlib.contextmanager
+def protect_course_files(root: str, *, readable: Sequence[str] = (), enabled: bool = True) -> Iterator[list[str]]:
+    """Hide the course directory from other accounts while grading, then restore the modes.
+
+    Group and other permissions are removed from every top-level entry of ``root`` except those
+    named in ``readable`` (the virtual environment and packages the kernel imports), and ``root``
+    itself keeps only its execute bits for them, so an unprivileged kernel can reach the allowed
+    entries but cannot list, read or change anything else; the umask is 077 meanwhile, so what
+    grading creates is private too. Used when kernels run as another user.
+
+    Parameters
+    ----------
+    root : str
+        The course directory.
+    readable : sequence of str
+        Top-level names (or paths under ``root``) that stay as they are.
+    enabled : bool, default True
+        False makes this a no-op (kernels running as the grader's own user).
+
+    Yields
+    ------
+    list of str
+        The paths whose modes were changed.
+    """
+    changed: list[tuple[str, int]] = []
+    old_umask = None
+    if enabled:
+        # files and folders nbgrader creates meanwhile (autograded notebooks hold hidden tests)
+        # must not be readable by the kernels' account either
+        old_umask = os.umask(0o077)
+        root = os.path.realpath(root)
+        keep = set()
+        for entry in readable:
+            entry = os.path.realpath(os.path.join(root, entry))
+            if _is_within(entry, root) and entry != root:
+                keep.add(os.path.relpath(entry, root).split(os.sep)[0])
+        mode = stat.S_IMODE(os.lstat(root).st_mode)
+        if mode & 0o066:
+            changed.append((root, mode))
+            os.chmod(root, mode & ~0o066)
+        for name in os.listdir(root):
+            path = os.path.join(root, name)
+            if name in keep or os.path.islink(path):
+                continue
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+            if mode & 0o077:
+                changed.append((path, mode))
+                os.chmod(path, mode & ~0o077)
+    try:
+        yield [path for path, _ in changed]
+    finally:
+        if old_umask is not None:
+            os.umask(old_umask)
+        for path, mode in reversed(changed):
+            with contextlib.suppress(OSError):
+                os.chmod(path, mode)
