@@ -136,7 +136,9 @@ def get_strategy(info: DeviceInfo | None = None):
     """The ``tf.distribute.Strategy`` to build and train models under.
 
     A TPU is connected and initialised (``TPUStrategy``); several GPUs give a
-    ``MirroredStrategy``; one GPU or the CPU use TensorFlow's default strategy.
+    ``MirroredStrategy``; one GPU or the CPU use TensorFlow's default strategy. A TPU or
+    mirrored strategy is created once per process and returned again by later calls:
+    initialising a TPU a second time would wipe the models already placed on it.
 
     Parameters
     ----------
@@ -164,13 +166,22 @@ def get_strategy(info: DeviceInfo | None = None):
 
     tf = import_tensorflow()
     info = detect_device() if info is None else info
+    if info.strategy_name in _STRATEGIES:
+        return _STRATEGIES[info.strategy_name]
     if info.strategy_name == "TPUStrategy":
         resolver = _find_tpu()
         if resolver is None:
             raise RuntimeError("get_strategy: the TPU reported by info cannot be reached any more")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    if info.strategy_name == "MirroredStrategy":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+        strategy = tf.distribute.TPUStrategy(resolver)
+    elif info.strategy_name == "MirroredStrategy":
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        return tf.distribute.get_strategy()
+    _STRATEGIES[info.strategy_name] = strategy
+    return strategy
+
+
+# Strategies made by get_strategy, by name: one TPU or mirrored strategy per process.
+_STRATEGIES: dict = {}

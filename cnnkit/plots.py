@@ -245,6 +245,8 @@ def plot_images(
     ncols: int = 8,
     cmap: str = "gray",
     titles: Sequence[str] | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> Figure:
     """A grid of images, titled with their labels and predictions; mistakes in red.
 
@@ -263,6 +265,10 @@ def plot_images(
         Colour map for gray images.
     titles : sequence of N str, optional
         Titles to use instead of the generated ones (mistakes are still drawn in red).
+    vmin, vmax : float, optional
+        Gray values drawn as black and white, the same for every image (e.g. ``0`` and ``1``
+        for MNIST in [0, 1]). By default each gray image is stretched from its own minimum to
+        its own maximum, so a faint image looks as bright as a strong one. Ignored for RGB.
 
     Returns
     -------
@@ -273,10 +279,11 @@ def plot_images(
     Raises
     ------
     TypeError
-        If an array is not numeric or ``ncols`` is not an int.
+        If an array is not numeric, ``ncols`` is not an int or ``vmin``/``vmax`` is not a number.
     ValueError
         If ``images`` has the wrong rank or channels, is empty or holds more than 256 images,
-        a label array does not hold one class per image, or ``titles`` has the wrong length.
+        a label array does not hold one class per image, ``titles`` has the wrong length, or
+        ``vmin >= vmax``.
 
     Examples
     --------
@@ -292,13 +299,23 @@ def plot_images(
         if isinstance(titles, str) or len(titles) != count:
             received = "a string" if isinstance(titles, str) else f"{len(titles)} titles"
             raise ValueError(f"{func}: titles must hold one string per image ({count}); received {received}")
+    limits = {}
+    for name, value in (("vmin", vmin), ("vmax", vmax)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{func}: {name} must be a number or None; received {type(value).__name__}")
+            if not np.isfinite(value):
+                raise ValueError(f"{func}: {name} must be finite; received {value!r}")
+            limits[name] = float(value)
+    if len(limits) == 2 and not limits["vmin"] < limits["vmax"]:
+        raise ValueError(f"{func}: vmin must be smaller than vmax; received vmin={vmin!r}, vmax={vmax!r}")
     fig, axes = _grid(count, ncols, title_space=truth is not None or guess is not None or titles is not None)
     for index, ax in enumerate(axes):
         image = array[index]
         if image.ndim == 3:
             ax.imshow(_displayable_rgb(image), interpolation="nearest")
         else:
-            ax.imshow(image, cmap=cmap, interpolation="nearest")
+            ax.imshow(image, cmap=cmap, interpolation="nearest", **limits)
         wrong = truth is not None and guess is not None and truth[index] != guess[index]
         if guess is not None:
             text = f"pred {guess[index]}" + (f" (true {truth[index]})" if wrong else "")

@@ -82,3 +82,44 @@ def test_strategy_on_this_machine():
 def test_strategy_rejects_other_objects():
     with pytest.raises(TypeError, match=r"get_strategy: info must be a DeviceInfo; received dict"):
         ck.get_strategy({"strategy_name": "default"})
+
+
+def test_mirrored_strategy_is_made_once_and_trains(monkeypatch):
+    # MirroredStrategy over the CPU alone stands in for several GPUs.
+    monkeypatch.setattr(device_module, "_STRATEGIES", {})
+    info = device_module.DeviceInfo(platform="local", gpus=["GPU:0", "GPU:1"], strategy_name="MirroredStrategy")
+    strategy = ck.get_strategy(info)
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    assert ck.get_strategy(info) is strategy
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        ck.compile_classifier(model)
+    history = model.fit(tf.ones((8, 4)), tf.zeros((8,), "int32"), epochs=2, batch_size=4, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+
+def test_tpu_is_initialised_once(monkeypatch):
+    calls = []
+
+    class FakeResolver:
+        def master(self):
+            return "grpc://10.0.0.2:8470"
+
+    monkeypatch.setattr(device_module, "_STRATEGIES", {})
+    monkeypatch.setattr(device_module, "_find_tpu", lambda: FakeResolver())
+    monkeypatch.setattr(tf.config, "experimental_connect_to_cluster", lambda r: calls.append("connect"))
+    monkeypatch.setattr(tf.tpu.experimental, "initialize_tpu_system", lambda r: calls.append("init"))
+    monkeypatch.setattr(tf.distribute, "TPUStrategy", lambda r: ("tpu strategy", r.master()))
+    info = device_module.DeviceInfo(platform="colab", tpu="grpc://10.0.0.2:8470", strategy_name="TPUStrategy")
+    first = ck.get_strategy(info)
+    assert first == ("tpu strategy", "grpc://10.0.0.2:8470")
+    assert ck.get_strategy(info) is first
+    assert calls == ["connect", "init"]
+
+
+def test_tpu_gone_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(device_module, "_STRATEGIES", {})
+    monkeypatch.setattr(device_module, "_find_tpu", lambda: None)
+    info = device_module.DeviceInfo(platform="colab", tpu="grpc://10.0.0.2:8470", strategy_name="TPUStrategy")
+    with pytest.raises(RuntimeError, match="get_strategy: the TPU reported by info cannot be reached"):
+        ck.get_strategy(info)

@@ -236,6 +236,9 @@ def test_regularized_convnet_batch_norm():
     plain = models.build_regularized_convnet()
     # Each conv loses F biases; each BN adds 4F numbers (2F trained).
     assert model.count_params() == plain.count_params() - (32 + 64) + 4 * (32 + 64)
+    assert model.get_layer("bn1").momentum == 0.99   # Keras' default unless told
+    quick = models.build_regularized_convnet(batch_norm=True, bn_momentum=0.9)
+    assert quick.get_layer("bn1").momentum == quick.get_layer("bn2").momentum == 0.9
 
 
 def test_regularized_convnet_global_pooling_replaces_flatten_and_shrinks():
@@ -314,6 +317,10 @@ def test_compile_classifier_uses_adam_and_cross_entropy():
         (models.build_regularized_convnet, {"l1": "big"}, TypeError, r"l1 must be a number"),
         (models.build_regularized_convnet, {"batch_norm": "yes"}, TypeError,
          r"batch_norm must be True or False"),
+        (models.build_regularized_convnet, {"bn_momentum": 1.0}, ValueError,
+         r"build_regularized_convnet: bn_momentum must be in \(0, 1\); received 1.0"),
+        (models.build_regularized_convnet, {"bn_momentum": "fast"}, TypeError,
+         r"build_regularized_convnet: bn_momentum must be a number"),
         (models.build_regularized_convnet, {"dense_units": 0}, ValueError,
          r"dense_units must be >= 1"),
         (models.build_regularized_convnet, {"augmentation": 0.1}, TypeError,

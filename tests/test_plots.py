@@ -127,9 +127,22 @@ def test_images_labels_only_and_custom_titles():
     assert to_rgba(fig.axes[1].title.get_color()) == RED
 
 
+def test_images_shared_gray_limits():
+    faint = np.full((2, 4, 4), 0.1)
+    faint[1, 0, 0] = 0.2
+    own = ck.plot_images(faint)
+    assert own.axes[1].get_images()[0].get_clim() == (0.1, 0.2)   # stretched on its own
+    shared = ck.plot_images(faint, vmin=0, vmax=1)
+    assert [ax.get_images()[0].get_clim() for ax in shared.axes] == [(0.0, 1.0), (0.0, 1.0)]
+
+
 @pytest.mark.parametrize(
     "images, kwargs, error, message",
     [
+        (np.zeros((2, 4, 4)), {"vmin": "0"}, TypeError, r"vmin must be a number or None; received str"),
+        (np.zeros((2, 4, 4)), {"vmax": float("nan")}, ValueError, r"vmax must be finite; received nan"),
+        (np.zeros((2, 4, 4)), {"vmin": 1, "vmax": 0}, ValueError,
+         r"vmin must be smaller than vmax; received vmin=1, vmax=0"),
         (np.zeros((28, 28)), {}, ValueError,
          r"images must be 3-D \(N, H, W\) or 4-D .* received a 2-D array of shape \(28, 28\)"),
         (np.zeros((2, 4, 4, 2)), {}, ValueError,
