@@ -22,3 +22,11 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.d
 
 # A cell that loops forever costs at most a minute; the timed-out cell scores 0, grading goes on.
 c.ExecutePreprocessor.timeout = 60
+
+# Student code never runs with the instructor's rights: plain `nbgrader autograde`, `nbgrader
+# generate_feedback` and the formgrader get the same sandbox, restored test cells and hidden-test
+# removal as `python -m grader batch` (docs/instructors.md). `grader` is installed with the course
+# in its virtual environment; run nbgrader from there.
+from grader.config import apply_safe_grading  # noqa: E402
+
+apply_safe_grading(c, course_root=COURSE_ROOT)
