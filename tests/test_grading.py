@@ -413,6 +413,44 @@ def test_each_sandbox_layer_stops_attacks_alone(course, layer):
     assert_unharmed(course, report, before, ["alice"])
 
 
+def test_plain_nbgrader_commands_are_sandboxed_by_the_shipped_config(course):
+    """`nbgrader autograde` and `nbgrader generate_feedback`, as an instructor types them, with the
+    shipped nbgrader_config.py: the attacks are refused and the hidden tests stay out of feedback."""
+    import subprocess
+    import sys
+
+    attacks = corpus.hostile_cells(course=course, victim="alice", assignment="toy", ctypes_variants=False)
+    cells = [cell for theme in ("write_source", "read_solutions", "delete_absolute", "overwrite_victim")
+             for cell in attacks[theme]]
+    before = snapshot(course, ["alice"])
+    source, release = notebooks(course, "toy")
+    folder = os.path.join(course, "submitted", "mallory_plain", "toy")
+    os.makedirs(folder, exist_ok=True)
+    nbformat.write(corpus.hostile_submission(corpus.solution_submission(source, release), cells),
+                   os.path.join(folder, "toy.ipynb"))
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    for step in ("autograde", "generate_feedback"):
+        done = subprocess.run([os.path.join(bin_dir, "nbgrader"), step, "toy", "--student", "mallory_plain", "--force"],
+                              cwd=course, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    graded = os.path.join(course, "autograded", "mallory_plain", "toy", "toy.ipynb")
+    shown = corpus.outputs_text(graded)
+    assert "ATTACK-DONE" not in shown
+    assert any(word in shown for word in ("PermissionError", "Permission denied", "not allowed",
+                                          "Operation not permitted")), shown[-2000:]
+    assert gradebook_rows(course, "toy")["mallory_plain"] == 5.0
+    feedback = os.path.join(course, "feedback", "mallory_plain", "toy", "toy.html")
+    with open(feedback, encoding="utf-8") as handle:
+        page = handle.read()
+    assert corpus.CANARY_HIDDEN not in page and corpus.CANARY_SOLUTION not in page
+    assert corpus.digest(os.path.join(course, "solutions", "toy", "toy.ipynb")) == before["source"]
+    assert corpus.digest(os.path.join(course, "submitted", "alice", "toy", "toy.ipynb")) == before["alice"]
+    rows = gradebook_rows(course, "toy")
+    for student, score in before["rows"].items():
+        assert rows.get(student) == score, student
+
+
 def test_command_line_regrades_what_was_collected(course, capsys):
     source, release = notebooks(course, "toy")
     folder = os.path.join(course, "submitted", "alice", "toy")

@@ -68,6 +68,31 @@ def test_setup_is_the_first_thing_the_notebook_does(path):
     assert re.search(r"^ck\.setup\(", cells[0].source, re.M), cells[0].source
 
 
+def code(path):
+    return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+
+
+TRAINING = [path for path in LECTURES + LAB_SOURCES if ".fit(" in code(path)]
+
+
+def test_the_notebooks_that_train_are_found():
+    assert [path.stem for path in TRAINING] == [
+        "01_mlps_to_cnns", "04_training_on_mnist", "05_overfitting_control", "06_transfer_learning",
+        "07_interpretability", "lab2_build_train", "lab3_overfitting", "lab4_transfer_gradcam",
+    ]
+
+
+@pytest.mark.parametrize("path", TRAINING, ids=name)
+def test_training_builds_under_the_detected_strategy(path):
+    # A notebook that trains gets the strategy once, in its setup cell, and builds its models in
+    # its scope, so that it uses a TPU or several GPUs where it finds them (lecture 00).
+    setup = next(cell for cell in nbformat.read(path, as_version=4).cells
+                 if cell.cell_type == "code" and "ck.setup(" in cell.source)
+    assert re.search(r"^strategy = ck\.get_strategy\(\)", setup.source, re.M), (
+        "the setup cell must define strategy = ck.get_strategy()")
+    assert "with strategy.scope():" in code(path)
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=name)
 def test_lectures_are_committed_executed_without_errors(path):
     cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
