@@ -44,6 +44,13 @@ def test_unscaled_pixels_are_uint8(no_network):
     assert len(data.x_test) == 500
 
 
+def test_scaled_pixels_are_the_uint8_ones_over_255(no_network):
+    scaled = ck.load_mnist(verbose=False)
+    raw = ck.load_mnist(scale=False, verbose=False)
+    np.testing.assert_array_equal(scaled.x_train, (raw.x_train / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(scaled.x_test, (raw.x_test / 255.0).astype(np.float32))
+
+
 def test_quiet_fallback_prints_nothing(no_network, capsys):
     ck.load_mnist(verbose=False)
     assert capsys.readouterr().out == ""
