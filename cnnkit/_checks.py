@@ -47,6 +47,17 @@ def as_numeric_array(func: str, name: str, value, *, ndims: tuple[int, ...]) -> 
     return array
 
 
+def real_number(func: str, name: str, value, *, finite: bool = False) -> float:
+    """Return ``value`` as a float: any real number (Python or numpy), bools refused; with
+    ``finite=True`` also NaN and infinities."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{func}: {name} must be a number; received {type(value).__name__} {value!r}")
+    number = float(value)
+    if finite and not np.isfinite(number):
+        raise ValueError(f"{func}: {name} must be a finite number; received {value!r}")
+    return number
+
+
 def positive_int(func: str, name: str, value, *, minimum: int = 1) -> int:
     """Return ``value`` as an int >= ``minimum`` (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -13,11 +13,11 @@ channels holds ``4 * C`` numbers, of which ``2 * C`` (scale and shift) are train
 
 from __future__ import annotations
 
-import numbers
 
 import keras
 
 from cnnkit._checks import positive_int
+from cnnkit._checks import real_number as _real
 from cnnkit.sizes import conv_output_size
 
 __all__ = [
@@ -52,12 +52,6 @@ def _input_shape(func: str, value) -> tuple[int, int, int]:
 
 def _num_classes(func: str, value) -> int:
     return positive_int(func, "num_classes", value, minimum=2)
-
-
-def _real(func: str, name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{func}: {name} must be a number; received {type(value).__name__} {value!r}")
-    return float(value)
 
 
 def _rate(func: str, name: str, value) -> float:

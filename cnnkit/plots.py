@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cnnkit._checks import numeric_array, positive_int
+from cnnkit._checks import numeric_array, positive_int, real_number
 
 __all__ = [
     "confusion_matrix",
@@ -299,14 +299,8 @@ def plot_images(
         if isinstance(titles, str) or len(titles) != count:
             received = "a string" if isinstance(titles, str) else f"{len(titles)} titles"
             raise ValueError(f"{func}: titles must hold one string per image ({count}); received {received}")
-    limits = {}
-    for name, value in (("vmin", vmin), ("vmax", vmax)):
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{func}: {name} must be a number or None; received {type(value).__name__}")
-            if not np.isfinite(value):
-                raise ValueError(f"{func}: {name} must be finite; received {value!r}")
-            limits[name] = float(value)
+    limits = {name: real_number(func, name, value, finite=True)
+              for name, value in (("vmin", vmin), ("vmax", vmax)) if value is not None}
     if len(limits) == 2 and not limits["vmin"] < limits["vmax"]:
         raise ValueError(f"{func}: vmin must be smaller than vmax; received vmin={vmin!r}, vmax={vmax!r}")
     fig, axes = _grid(count, ncols, title_space=truth is not None or guess is not None or titles is not None)

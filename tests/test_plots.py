@@ -139,8 +139,8 @@ def test_images_shared_gray_limits():
 @pytest.mark.parametrize(
     "images, kwargs, error, message",
     [
-        (np.zeros((2, 4, 4)), {"vmin": "0"}, TypeError, r"vmin must be a number or None; received str"),
-        (np.zeros((2, 4, 4)), {"vmax": float("nan")}, ValueError, r"vmax must be finite; received nan"),
+        (np.zeros((2, 4, 4)), {"vmin": "0"}, TypeError, r"vmin must be a number; received str '0'"),
+        (np.zeros((2, 4, 4)), {"vmax": float("nan")}, ValueError, r"vmax must be a finite number; received nan"),
         (np.zeros((2, 4, 4)), {"vmin": 1, "vmax": 0}, ValueError,
          r"vmin must be smaller than vmax; received vmin=1, vmax=0"),
         (np.zeros((28, 28)), {}, ValueError,
