@@ -330,12 +330,7 @@ def assert_unharmed(course, report, before, victims, *, refused=lambda student: 
 
     The instructor's copy (autograded) may show hidden tests (``print(In)``); feedback may not.
     """
-    assert corpus.digest(os.path.join(course, "solutions", "toy", "toy.ipynb")) == before["source"]
-    for victim in victims:
-        assert corpus.digest(os.path.join(course, "submitted", victim, "toy", "toy.ipynb")) == before[victim]
-    rows = gradebook_rows(course, "toy")
-    for student, score in before["rows"].items():
-        assert rows.get(student) == score, student
+    assert_course_intact(course, before, victims)
     for result in report.results:
         assert result.status == "graded", (result.student, result.reasons)
         assert result.score == 5.0, (result.student, result.cell_scores)
@@ -352,6 +347,16 @@ def assert_unharmed(course, report, before, victims, *, refused=lambda student: 
         if refused(result.student):  # the attacks did run, and were refused
             assert any(word in shown for word in ("PermissionError", "Permission denied", "not allowed",
                                                   "Operation not permitted")), result.student
+
+
+def assert_course_intact(course, before, victims):
+    """The source, the victims' submissions and every grade in ``before`` are unchanged."""
+    assert corpus.digest(os.path.join(course, "solutions", "toy", "toy.ipynb")) == before["source"]
+    for victim in victims:
+        assert corpus.digest(os.path.join(course, "submitted", victim, "toy", "toy.ipynb")) == before[victim]
+    rows = gradebook_rows(course, "toy")
+    for student, score in before["rows"].items():
+        assert rows.get(student) == score, student
 
 
 def snapshot(course, victims):
@@ -444,11 +449,7 @@ def test_plain_nbgrader_commands_are_sandboxed_by_the_shipped_config(course):
     with open(feedback, encoding="utf-8") as handle:
         page = handle.read()
     assert corpus.CANARY_HIDDEN not in page and corpus.CANARY_SOLUTION not in page
-    assert corpus.digest(os.path.join(course, "solutions", "toy", "toy.ipynb")) == before["source"]
-    assert corpus.digest(os.path.join(course, "submitted", "alice", "toy", "toy.ipynb")) == before["alice"]
-    rows = gradebook_rows(course, "toy")
-    for student, score in before["rows"].items():
-        assert rows.get(student) == score, student
+    assert_course_intact(course, before, ["alice"])
 
 
 def test_command_line_regrades_what_was_collected(course, capsys):
