@@ -19,6 +19,7 @@ course: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_setup.ipynb
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	scripts/install_browser.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 

@@ -66,8 +66,8 @@ def main() -> None:
         np.testing.assert_allclose(ck.conv2d(x, w), reference, rtol=1e-4, atol=1e-4)
         times = median_times(
             {
-                "tf": lambda: tf.nn.conv2d(x_tf, w_tf, strides=1, padding="VALID").numpy(),
-                "conv2d": lambda: ck.conv2d(x, w),
+                "tf": lambda x_tf=x_tf, w_tf=w_tf: tf.nn.conv2d(x_tf, w_tf, strides=1, padding="VALID").numpy(),
+                "conv2d": lambda x=x, w=w: ck.conv2d(x, w),
             },
             args.repeats,
         )

@@ -27,9 +27,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+import grading_corpus as corpus  # noqa: E402
 import nbformat  # noqa: E402
 
-import grading_corpus as corpus  # noqa: E402
 from grader import grade_batch  # noqa: E402
 from grader.config import load_course_config  # noqa: E402
 from grader.sandbox import detect_isolation  # noqa: E402

@@ -17,7 +17,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnkit._checks import as_numeric_array, int_pair, padding_spec
 
-
 _CHUNK_BYTES = 32 * 2**20  # largest window copy conv2d makes at once
 
 

@@ -13,7 +13,6 @@ channels holds ``4 * C`` numbers, of which ``2 * C`` (scale and shift) are train
 
 from __future__ import annotations
 
-
 import keras
 
 from cnnkit._checks import positive_int

@@ -338,7 +338,9 @@ def _zero_grades(db_url: str, course_id: str, assignment: str, student: str) -> 
         gradebook.db.commit()
 
 
-def _write_stub_feedback(coursedir: CourseDirectory, assignment: str, student: str, notebooks: Sequence[str], reasons: Sequence[str]) -> str:
+def _write_stub_feedback(
+    coursedir: CourseDirectory, assignment: str, student: str, notebooks: Sequence[str], reasons: Sequence[str]
+) -> str:
     folder = coursedir.format_path(coursedir.feedback_directory, student, assignment)
     os.makedirs(folder, exist_ok=True)
     items = "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons)

@@ -201,7 +201,7 @@ def _user_can_run_python(account: pwd.struct_passwd) -> bool:
     return result.returncode == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detect_isolation(*, sandbox_user: str = "auto", landlock: str = "auto", audit_hook: bool = True) -> IsolationPlan:
     """Choose the strongest sandbox this machine supports.
 

@@ -404,7 +404,7 @@ def hostile_cells(*, course: str, victim: str, assignment: str, ctypes_variants:
             "import os\nhere = os.getcwd()\nfor depth in range(1, 8):\n"
             "    path = os.path.join(here, *(['..'] * depth), 'gradebook.db')\n"
             "    if os.path.exists(path):\n        open(path, 'w').close()\n        print('ATTACK' '-DONE truncate', path)",
-            f"open('../../../gradebook.db', 'w').close()\nprint('ATTACK' '-DONE truncate relative')",
+            "open('../../../gradebook.db', 'w').close()\nprint('ATTACK' '-DONE truncate relative')",
         ],
         "delete_absolute": [
             f"import os\nos.remove({gradebook!r})\nprint('ATTACK' '-DONE delete gradebook')",

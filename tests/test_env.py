@@ -80,7 +80,7 @@ def test_lazy_names_resolve():
     assert ck.load_mnist is ck.data.load_mnist
     assert "detect_device" in dir(ck)
     with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
-        ck.not_a_function
+        _ = ck.not_a_function
 
 
 def test_lazy_table_matches_every_modules_all():

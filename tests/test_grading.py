@@ -15,18 +15,18 @@ import sqlite3
 import stat
 import tempfile
 
+import grading_corpus as corpus
 import nbformat
 import pytest
 from traitlets.config import Config
 
-import grading_corpus as corpus
 from grader import grade_batch
+from grader.__main__ import main as grader_main
+from grader.batch import LMS_PATTERNS, AnyFileCollector, FolderCollector, _folder_prefixes, suspicious_code
 from grader.execute import TRUNCATION_NOTE, cap_cell_outputs
 from grader.feedback import HIDDEN_NOTE, HideHiddenTests
 from grader.restore import restore_missing_cells
 from grader.sandbox import detect_isolation, protect_course_files
-from grader.batch import LMS_PATTERNS, AnyFileCollector, FolderCollector, _folder_prefixes, suspicious_code
-from grader.__main__ import main as grader_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABS = sorted(
@@ -66,6 +66,7 @@ def course():
     os.makedirs(os.path.join(root, "solutions", "toy"))
     nbformat.write(corpus.toy_source(), os.path.join(root, "solutions", "toy", "toy.ipynb"))
     from nbgrader.apps.api import NbGraderAPI
+
     from grader.config import load_course_config
 
     result = NbGraderAPI(config=load_course_config(root)).generate_assignment("toy")
@@ -471,6 +472,7 @@ def test_command_line_regrades_what_was_collected(course, capsys):
 def test_lab_corpus(course, lab):
     shutil.copytree(os.path.join(REPO, "solutions", lab), os.path.join(course, "solutions", lab), dirs_exist_ok=True)
     from nbgrader.apps.api import NbGraderAPI
+
     from grader.config import load_course_config
 
     result = NbGraderAPI(config=load_course_config(course)).generate_assignment(lab)

@@ -490,7 +490,11 @@ def test_plant_shortcut_fraction_and_seed():
         ({"target_class": "1"}, TypeError, r"plant_shortcut: target_class must be an int"),
         ({"target_class": 1, "corner": "middle"}, ValueError, r"plant_shortcut: corner must be one of"),
         ({"target_class": 1, "mark_size": 8}, ValueError, r"plant_shortcut: a 8x8 mark 1 pixel\(s\) from the corner does not fit"),
-        ({"target_class": 1, "labels": np.zeros(3, int)}, ValueError, r"plant_shortcut: labels must hold one label per image \(4\); received 3"),
+        (
+            {"target_class": 1, "labels": np.zeros(3, int)},
+            ValueError,
+            r"plant_shortcut: labels must hold one label per image \(4\); received 3",
+        ),
         ({"target_class": 1, "labels": np.zeros(4)}, TypeError, r"plant_shortcut: labels must be a 1-D int array"),
         ({"target_class": 1, "value": None}, TypeError, r"plant_shortcut: value must be a number"),
     ],

@@ -1,10 +1,10 @@
 """The project's promises about installation: ranges not pins, and CI runs the README's command."""
 
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
