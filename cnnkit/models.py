@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import keras
 
-from cnnkit._checks import positive_int
+from cnnkit._checks import flag as _flag
+from cnnkit._checks import keras_model, positive_int, positive_number
 from cnnkit._checks import real_number as _real
 from cnnkit.sizes import conv_output_size
 
@@ -98,12 +99,6 @@ def _activation(func: str, value) -> str:
             f"{func}: activation {value!r} is not a Keras activation; try 'relu', 'tanh' or "
             f"'sigmoid'"
         ) from None
-    return value
-
-
-def _flag(func: str, name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{func}: {name} must be True or False; received {value!r}")
     return value
 
 
@@ -779,11 +774,8 @@ def compile_classifier(model: keras.Model, *, learning_rate: float = 1e-3) -> ke
     >>> model = compile_classifier(build_mnist_convnet(), learning_rate=1e-3)
     """
     func = "compile_classifier"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{func}: model must be a keras.Model; received {type(model).__name__}")
-    rate = _real(func, "learning_rate", learning_rate)
-    if not rate > 0 or rate == float("inf"):
-        raise ValueError(f"{func}: learning_rate must be a finite number > 0; received {learning_rate!r}")
+    keras_model(func, "model", model)
+    rate = positive_number(func, "learning_rate", learning_rate)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),

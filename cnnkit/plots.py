@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cnnkit._checks import numeric_array, positive_int, real_number
+from cnnkit._checks import flag, numeric_array, one_of, positive_int, real_number
 
 __all__ = [
     "confusion_matrix",
@@ -535,8 +535,7 @@ def plot_confusion_matrix(
         )
     if np.any(array < 0) or not np.all(np.isfinite(array)):
         raise ValueError(f"{func}: matrix must hold finite counts >= 0; received minimum {array.min()}")
-    if not isinstance(normalize, bool):
-        raise TypeError(f"{func}: normalize must be True or False; received {normalize!r}")
+    normalize = flag(func, "normalize", normalize)
     size = array.shape[0]
     if class_names is None:
         class_names = [str(index) for index in range(size)]
@@ -651,14 +650,10 @@ def plot_heatmap_overlay(
             f"{func}: heatmap must be scaled to [0, 1]; received values from {heat.min():.3g} to "
             f"{heat.max():.3g} (divide by its maximum first)"
         )
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{func}: alpha must be a number in [0, 1]; received {alpha!r}")
-    if not 0 <= alpha <= 1:
+    alpha = real_number(func, "alpha", alpha)
+    if not 0 <= alpha <= 1:  # also refuses NaN
         raise ValueError(f"{func}: alpha must be in [0, 1]; received {alpha}")
-    if interpolation not in ("bilinear", "nearest"):
-        raise ValueError(
-            f"{func}: interpolation must be 'bilinear' or 'nearest'; received {interpolation!r}"
-        )
+    one_of(func, "interpolation", interpolation, ("bilinear", "nearest"))
     if ax is None:
         fig, ax = plt.subplots(figsize=(4, 4), layout="constrained")
     elif not isinstance(ax, Axes):

@@ -12,7 +12,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnkit._checks import as_numeric_array, int_pair, padding_spec
-from cnnkit.conv import _pad_amounts
+from cnnkit._padding import pad_amounts
+from cnnkit._types import ArrayLike, IntPair, PoolPadding
 
 
 def _pool(func: str, x, pool_size, stride, padding, reduce: str) -> np.ndarray:
@@ -25,7 +26,7 @@ def _pool(func: str, x, pool_size, stride, padding, reduce: str) -> np.ndarray:
     pad = padding_spec(func, padding)
     if not isinstance(pad, str):
         raise ValueError(f"{func}: padding must be 'valid' or 'same'; received {padding!r}")
-    pads = [_pad_amounts(x.shape[1 + axis], sizes[axis], strides[axis], pad) for axis in range(2)]
+    pads = [pad_amounts(x.shape[1 + axis], sizes[axis], strides[axis], pad) for axis in range(2)]
     for axis in range(2):
         if x.shape[1 + axis] + sum(pads[axis]) < sizes[axis]:
             raise ValueError(
@@ -42,7 +43,8 @@ def _pool(func: str, x, pool_size, stride, padding, reduce: str) -> np.ndarray:
     return out[0, :, :, 0] if flat else out
 
 
-def max_pool2d(x, *, pool_size=2, stride=None, padding="valid") -> np.ndarray:
+def max_pool2d(x: ArrayLike, *, pool_size: IntPair = 2, stride: IntPair | None = None,
+               padding: PoolPadding = "valid") -> np.ndarray:
     """Max pooling: the largest value of each window, per channel.
 
     Parameters
@@ -78,7 +80,8 @@ def max_pool2d(x, *, pool_size=2, stride=None, padding="valid") -> np.ndarray:
     return _pool("max_pool2d", x, pool_size, stride, padding, "max")
 
 
-def avg_pool2d(x, *, pool_size=2, stride=None, padding="valid") -> np.ndarray:
+def avg_pool2d(x: ArrayLike, *, pool_size: IntPair = 2, stride: IntPair | None = None,
+               padding: PoolPadding = "valid") -> np.ndarray:
     """Average pooling: the mean of each window, per channel (padded cells are not counted).
 
     Parameters, returns and errors are those of :func:`max_pool2d`.

@@ -35,7 +35,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cnnkit._checks import positive_int
+from cnnkit._checks import flag as _flag
+from cnnkit._checks import image as _image
+from cnnkit._checks import int_in_range, numeric_array, positive_int
+from cnnkit._checks import one_of as _choice
 from cnnkit.conv import conv2d
 from cnnkit.pool import avg_pool2d, max_pool2d
 from cnnkit.sizes import conv2d_params
@@ -70,44 +73,12 @@ _POOL_STRIDES = (1, 4)
 _POOL_MODES = ("max", "avg")
 # Images up to this size get their values written in the cells (the deck's 7x7 and 4x4 examples).
 _ANNOTATE_UP_TO = 12
-# Rec. 709 luma, the weights of skimage.color.rgb2gray.
-_LUMA = np.array([0.2125, 0.7154, 0.0721])
 _DPI = 80
 
 
 # ----------------------------------------------------------------------------------------------
 # Input checks
 # ----------------------------------------------------------------------------------------------
-
-
-def _image(func: str, image, *, keep_color: bool) -> np.ndarray:
-    """The image as float64 (H, W), or (H, W, 3) when ``keep_color`` and it is RGB."""
-    try:
-        array = np.asarray(image)
-    except Exception as error:
-        raise TypeError(
-            f"{func}: image must be a numeric array; could not convert {type(image).__name__} "
-            f"({error})"
-        ) from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{func}: image must be a numeric array (bool, int or float); received dtype "
-            f"{array.dtype}"
-        )
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[..., 0]
-    if array.ndim == 3 and array.shape[2] == 3:
-        if not keep_color:
-            array = array @ _LUMA
-    elif array.ndim != 2:
-        raise ValueError(
-            f"{func}: image must be 2-D (H, W) or 3-D (H, W, 1) / (H, W, 3); received a "
-            f"{array.ndim}-D array of shape {array.shape}"
-        )
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{func}: image must be finite; it holds NaN or infinity")
-    return array
 
 
 def _downscale(image: np.ndarray, max_size: int) -> tuple[np.ndarray, int]:
@@ -123,27 +94,7 @@ def _downscale(image: np.ndarray, max_size: int) -> tuple[np.ndarray, int]:
 
 
 def _in_range(func: str, name: str, value, bounds: tuple[int, int]) -> int:
-    value = positive_int(func, name, value)
-    if not bounds[0] <= value <= bounds[1]:
-        raise ValueError(
-            f"{func}: {name} must be between {bounds[0]} and {bounds[1]} (the slider's range); "
-            f"received {value}"
-        )
-    return value
-
-
-def _choice(func: str, name: str, value, choices) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"{func}: {name} must be one of {', '.join(repr(c) for c in choices)}; received {value!r}"
-        )
-    return value
-
-
-def _flag(func: str, name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{func}: {name} must be True or False; received {value!r}")
-    return value
+    return int_in_range(func, name, value, bounds[0], bounds[1], why="the slider's range")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -359,8 +310,8 @@ class ConvExplorer(_Explorer):
             _choice(func, "kernel", kernel, tuple(KERNELS))
             name = kernel
         else:
-            custom = np.asarray(kernel)
-            if custom.dtype.kind not in "biuf" or custom.ndim != 2:
+            custom = numeric_array(func, "kernel", kernel)
+            if custom.ndim != 2 or custom.size == 0 or not np.all(np.isfinite(custom)):
                 raise ValueError(
                     f"{func}: kernel must be a name ({', '.join(KERNELS)}) or a 2-D numeric array "
                     f"(KH, KW); received {type(kernel).__name__} of shape {custom.shape}, dtype "

