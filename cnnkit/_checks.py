@@ -31,6 +31,14 @@ def numeric_array(func: str, name: str, value) -> np.ndarray:
     return array
 
 
+def non_empty_array(func: str, name: str, value) -> np.ndarray:
+    """:func:`numeric_array` that also refuses an array without elements."""
+    array = numeric_array(func, name, value)
+    if array.size == 0:
+        raise ValueError(f"{func}: {name} is empty (shape {array.shape}); it needs at least one value")
+    return array
+
+
 def as_numeric_array(func: str, name: str, value, *, ndims: tuple[int, ...]) -> np.ndarray:
     """Return ``value`` as a float ndarray whose rank is one of ``ndims``.
 
@@ -166,4 +174,25 @@ def keras_model(func: str, name: str, value):
 
     if not isinstance(value, keras.Model):
         raise TypeError(f"{func}: {name} must be a keras.Model; received {type(value).__name__}")
+    return value
+
+
+def colormap(func: str, name: str, value) -> str:
+    """Return ``value`` if it names a matplotlib colour map ("gray", "viridis", "jet", ...)."""
+    import matplotlib
+
+    if not isinstance(value, str):
+        raise TypeError(f"{func}: {name} must be the name of a matplotlib colour map such as 'gray'; received "
+                        f"{type(value).__name__} {value!r}")
+    if value not in matplotlib.colormaps:
+        raise ValueError(f"{func}: {name} {value!r} is not a matplotlib colour map; try 'gray', 'viridis' or 'jet'")
+    return value
+
+
+def mapping(func: str, name: str, value):
+    """Return ``value`` if it is a mapping (a dict, os.environ)."""
+    from collections.abc import Mapping
+
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{func}: {name} must be a mapping such as a dict; received {type(value).__name__} {value!r}")
     return value

@@ -40,6 +40,10 @@ def _prepare(func: str, x, w, b, stride, padding):
             f"{func}: x has {x.shape[3]} channels (shape {x.shape}, channels last) but w expects "
             f"{w.shape[2]} (shape {w.shape}, as (KH, KW, C, F))"
         )
+    if 0 in w.shape:
+        raise ValueError(f"{func}: w is empty (shape {w.shape}); a filter needs at least one weight")
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{func}: x has no pixels (shape {x.shape}); an image needs at least one")
     strides = int_pair(func, "stride", stride)
     pad = padding_spec(func, padding)
     pads = []

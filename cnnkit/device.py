@@ -6,6 +6,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from cnnkit._checks import mapping
+
 __all__ = ["DeviceInfo", "detect_device", "get_strategy"]
 
 
@@ -102,6 +104,11 @@ def detect_device(*, environ=None) -> DeviceInfo:
     -------
     DeviceInfo
 
+    Raises
+    ------
+    TypeError
+        If ``environ`` is not a mapping.
+
     Examples
     --------
     >>> info = detect_device()
@@ -113,7 +120,7 @@ def detect_device(*, environ=None) -> DeviceInfo:
     tf = import_tensorflow()
     import keras
 
-    environ = os.environ if environ is None else environ
+    environ = os.environ if environ is None else mapping("detect_device", "environ", environ)
     resolver = _find_tpu()
     gpus = _list_gpus()
     if resolver is not None:

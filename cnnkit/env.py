@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from cnnkit._checks import positive_int
+from cnnkit._checks import flag, positive_int
 
 # TensorFlow reads these once, when it is imported; both are needed with TF 2.21, otherwise the
 # "oneDNN custom operations" line lands on stderr and nbval's output comparison fails.
@@ -54,6 +54,7 @@ def import_tensorflow(*, quiet: bool = True):
     With ``quiet=True`` the log variables are set before the first import and TensorFlow's C++
     start-up messages are discarded; if TensorFlow was imported already, this changes nothing.
     """
+    quiet = flag("import_tensorflow", "quiet", quiet)
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     if not quiet:
@@ -96,6 +97,9 @@ def setup(seed: int = 0, *, deterministic: bool = True, quiet: bool = True, plot
     >>> ck.setup(seed=0)
     """
     seed = positive_int("setup", "seed", seed, minimum=0)
+    deterministic = flag("setup", "deterministic", deterministic)
+    quiet = flag("setup", "quiet", quiet)
+    plot_style = flag("setup", "plot_style", plot_style)
     tf = import_tensorflow(quiet=quiet)
     import keras
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from cnnkit._checks import as_numeric_array, keras_model, positive_number
+from cnnkit._checks import as_numeric_array, keras_model, numeric_array, positive_number
 from cnnkit.env import import_tensorflow
 
 __all__ = ["numerical_gradient", "weight_sensitivity"]
@@ -231,7 +231,9 @@ def weight_sensitivity(model, x, y, *, layer, index, eps: float = 1e-3) -> dict[
     found, kernel = _resolve_layer(func, model, layer)
     position = _resolve_index(func, index, tuple(kernel.shape), found.name)
     inputs = as_numeric_array(func, "x", x, ndims=_ANY_RANK)
-    targets = np.asarray(y)
+    targets = numeric_array(func, "y", y)
+    if not np.all(np.isfinite(targets)):
+        raise ValueError(f"{func}: y must be finite; it holds NaN or infinity")
     if inputs.ndim == 0 or targets.ndim == 0 or len(inputs) != len(targets):
         raise ValueError(
             f"{func}: x and y must hold the same number of examples along axis 0; received x "

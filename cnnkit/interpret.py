@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cnnkit._checks import int_pair, numeric_array, positive_int
+from cnnkit._checks import flag, int_pair, numeric_array, positive_int
 
 __all__ = [
     "find_last_conv_layer",
@@ -146,7 +146,7 @@ def _find_layer(func: str, model, name: str):
             return layer
     names = [layer.name for layer in _walk_layers(model)]
     raise ValueError(
-        f"{func}: model {model.name!r} has no layer named {name!r}; its layers are {names}"
+        f"{func}: layer_name {name!r} is not a layer of model {model.name!r}; its layers are {names}"
     )
 
 
@@ -346,8 +346,7 @@ def grad_cam(model, images, *, class_index=None, layer_name: str | None = None,
     func = "grad_cam"
     _check_model(func, model)
     images = _images_array(func, images)
-    if not isinstance(upsample, (bool, np.bool_)):
-        raise TypeError(f"{func}: upsample must be True or False; received {upsample!r}")
+    upsample = flag(func, "upsample", upsample)
     if layer_name is None:
         layer_name = find_last_conv_layer(model)
     layer = _find_layer(func, model, layer_name)

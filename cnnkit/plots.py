@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cnnkit._checks import flag, numeric_array, one_of, positive_int, real_number
+from cnnkit._checks import colormap, flag, non_empty_array, numeric_array, one_of, positive_int, real_number
 
 __all__ = [
     "confusion_matrix",
@@ -67,7 +67,7 @@ def _rank_error(func: str, name: str, expected: str, array: np.ndarray) -> Value
 
 def _images(func: str, images) -> np.ndarray:
     """A batch of images as (N, H, W) for gray or (N, H, W, 3) for colour."""
-    array = numeric_array(func, "images", images)
+    array = non_empty_array(func, "images", images)
     expected = "3-D (N, H, W) or 4-D (N, H, W, 1) / (N, H, W, 3)"
     if array.ndim == 4 and array.shape[3] == 1:
         array = array[..., 0]
@@ -85,7 +85,7 @@ def _images(func: str, images) -> np.ndarray:
 
 def _one_image(func: str, image) -> np.ndarray:
     """One image as (H, W) or (H, W, 3)."""
-    array = numeric_array(func, "image", image)
+    array = non_empty_array(func, "image", image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     elif array.ndim != 2 and not (array.ndim == 3 and array.shape[2] == 3):
@@ -116,6 +116,20 @@ def _class_indices(func: str, name: str, value, count: int | None = None) -> np.
             f"{func}: {name} must hold one class per image ({count}); received {array.shape[0]}"
         )
     return array
+
+
+def _names(func: str, name: str, value) -> tuple[str, ...]:
+    """One string or a non-empty sequence of strings, as a tuple."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Sequence):
+        raise TypeError(f"{func}: {name} must be a string or a sequence of strings; received {type(value).__name__} {value!r}")
+    if not value:
+        raise ValueError(f"{func}: {name} is empty; name at least one")
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(f"{func}: {name} must hold strings; received {type(item).__name__} {item!r}")
+    return tuple(value)
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:
@@ -197,11 +211,7 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
             f"{func}: history must be a keras History (what model.fit returns) or a dict of "
             f"lists; received {type(history).__name__}"
         )
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    metrics = tuple(metrics)
-    if not metrics:
-        raise ValueError(f"{func}: metrics is empty; name at least one, e.g. ('loss',)")
+    metrics = _names(func, "metrics", metrics)
     for metric in metrics:
         if not isinstance(metric, str):
             raise TypeError(
@@ -210,7 +220,7 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
         if metric not in record:
             available = ", ".join(repr(key) for key in record if not str(key).startswith("val_"))
             raise ValueError(
-                f"{func}: metric {metric!r} is not in the history; available: "
+                f"{func}: metrics: {metric!r} is not in the history; available: "
                 f"{available or 'none (the history is empty)'}"
             )
     fig, axes = plt.subplots(
@@ -293,6 +303,7 @@ def plot_images(
     array = _images(func, images)
     count = array.shape[0]
     ncols = positive_int(func, "ncols", ncols)
+    colormap(func, "cmap", cmap)
     truth = None if labels is None else _class_indices(func, "labels", labels, count)
     guess = None if predictions is None else _class_indices(func, "predictions", predictions, count)
     if titles is not None:
@@ -358,7 +369,7 @@ def plot_filters(weights, *, ncols: int = 8, max_filters: int = 64) -> Figure:
     >>> plot_filters(kernel);  # doctest: +SKIP
     """
     func = "plot_filters"
-    array = numeric_array(func, "weights", weights)
+    array = non_empty_array(func, "weights", weights)
     if array.ndim != 4:
         raise _rank_error(
             func, "weights", "4-D (KH, KW, C, F), a Conv2D kernel such as layer.get_weights()[0]", array
@@ -410,7 +421,7 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32) -> Figure:
     >>> plot_feature_maps(ck.conv2d(x[:1], kernel));  # doctest: +SKIP
     """
     func = "plot_feature_maps"
-    array = numeric_array(func, "maps", maps)
+    array = non_empty_array(func, "maps", maps)
     if array.ndim == 4 and array.shape[0] == 1:
         array = array[0]
     elif array.ndim == 4:
@@ -638,7 +649,7 @@ def plot_heatmap_overlay(
     """
     func = "plot_heatmap_overlay"
     picture = _one_image(func, image)
-    heat = numeric_array(func, "heatmap", heatmap).astype(np.float64)
+    heat = non_empty_array(func, "heatmap", heatmap).astype(np.float64)
     if heat.ndim == 3 and heat.shape[2] == 1:
         heat = heat[..., 0]
     if heat.ndim != 2:
@@ -651,6 +662,7 @@ def plot_heatmap_overlay(
             f"{heat.max():.3g} (divide by its maximum first)"
         )
     alpha = real_number(func, "alpha", alpha)
+    colormap(func, "cmap", cmap)
     if not 0 <= alpha <= 1:  # also refuses NaN
         raise ValueError(f"{func}: alpha must be in [0, 1]; received {alpha}")
     one_of(func, "interpolation", interpolation, ("bilinear", "nearest"))
@@ -709,17 +721,11 @@ def plot_activations(
     >>> plot_activations(("sigmoid", "tanh", "relu"));  # doctest: +SKIP
     """
     func = "plot_activations"
-    if isinstance(names, str):
-        names = (names,)
-    names = tuple(names)
-    if not names:
-        raise ValueError(f"{func}: names is empty; name at least one activation")
+    names = _names(func, "names", names)
     for name in names:
-        if not isinstance(name, str):
-            raise TypeError(f"{func}: names must be strings; received {type(name).__name__} {name!r}")
         if name not in _ACTIVATIONS:
             raise ValueError(
-                f"{func}: unknown activation {name!r}; known: {', '.join(_ACTIVATIONS)}"
+                f"{func}: names holds an unknown activation {name!r}; known: {', '.join(_ACTIVATIONS)}"
             )
     if x is None:
         inputs = np.linspace(-5.0, 5.0, 201)

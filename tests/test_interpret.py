@@ -316,7 +316,7 @@ def test_layer_name_picks_an_earlier_layer():
         ({"images": np.ones((9, 9, 2))}, ValueError, r"received a 3-D array .*pass images\[None\]"),
         ({"images": np.ones((0, 9, 9, 2))}, ValueError, r"grad_cam: images is empty"),
         ({"images": np.array([["a"]])}, TypeError, r"grad_cam: images must be a numeric array"),
-        ({"layer_name": "nope"}, ValueError, r"grad_cam: model .* has no layer named 'nope'; its layers are"),
+        ({"layer_name": "nope"}, ValueError, r"grad_cam: layer_name 'nope' is not a layer of model .*; its layers are"),
         ({"layer_name": 3}, TypeError, r"grad_cam: layer_name must be a str"),
         ({"layer_name": "gap"}, ValueError, r"grad_cam: layer 'gap' outputs shape \(2, 3\); Grad-CAM needs 4-D"),
         ({"class_index": 4}, ValueError, r"grad_cam: class_index must lie in 0..3 .*received 4"),

@@ -69,7 +69,7 @@ def test_history_without_validation_has_one_line_and_accepts_one_name():
 
 
 def test_history_missing_metric_names_those_available():
-    message = r"plot_history: metric 'accuracy' is not in the history; available: 'loss'"
+    message = r"plot_history: metrics: 'accuracy' is not in the history; available: 'loss'"
     with pytest.raises(ValueError, match=message):
         ck.plot_history({"loss": [1.0], "val_loss": [1.2]})
 
@@ -79,7 +79,7 @@ def test_history_missing_metric_names_those_available():
     [
         ([0.1, 0.2], ("loss",), TypeError, r"history must be a keras History .* received list"),
         (HISTORY, (), ValueError, r"metrics is empty"),
-        (HISTORY, ("loss", 3), TypeError, r"metrics must be strings; received int 3"),
+        (HISTORY, ("loss", 3), TypeError, r"metrics must hold strings; received int 3"),
         ({"loss": []}, ("loss",), ValueError, r"history\['loss'\] has no values"),
     ],
 )
@@ -395,9 +395,9 @@ def test_each_activation_on_given_inputs(name):
 @pytest.mark.parametrize(
     "names, kwargs, error, message",
     [
-        (("relu", "gelu"), {}, ValueError, r"unknown activation 'gelu'; known: linear, sigmoid, tanh"),
+        (("relu", "gelu"), {}, ValueError, r"names holds an unknown activation 'gelu'; known: linear, sigmoid, tanh"),
         ((), {}, ValueError, r"names is empty"),
-        ((1,), {}, TypeError, r"names must be strings"),
+        ((1,), {}, TypeError, r"names must hold strings"),
         (("relu",), {"x": np.zeros((2, 2))}, ValueError,
          r"x must be a non-empty 1-D array; received shape \(2, 2\)"),
     ],
