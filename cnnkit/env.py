@@ -53,6 +53,17 @@ def import_tensorflow(*, quiet: bool = True):
 
     With ``quiet=True`` the log variables are set before the first import and TensorFlow's C++
     start-up messages are discarded; if TensorFlow was imported already, this changes nothing.
+
+    Raises
+    ------
+    TypeError
+        If ``quiet`` is not True or False.
+
+    Examples
+    --------
+    >>> tf = import_tensorflow()
+    >>> tf.__name__
+    'tensorflow'
     """
     quiet = flag("import_tensorflow", "quiet", quiet)
     if "tensorflow" in sys.modules:

@@ -340,8 +340,13 @@ def grad_cam(model, images, *, class_index=None, layer_name: str | None = None,
 
     Examples
     --------
-    >>> heatmaps = grad_cam(model, x_test[:8])            # (8, 28, 28), each in [0, 1]
-    >>> heatmaps = grad_cam(model, x_test[:8], class_index=3, upsample=False)
+    >>> model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, name="conv"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")])
+    >>> x_test = np.random.default_rng(0).random((8, 28, 28, 1))
+    >>> grad_cam(model, x_test[:8]).shape            # each map in [0, 1]
+    (8, 28, 28)
+    >>> grad_cam(model, x_test[:8], class_index=3, upsample=False).shape   # the conv layer's 26x26
+    (8, 26, 26)
     """
     func = "grad_cam"
     _check_model(func, model)
@@ -446,7 +451,11 @@ def occlusion_map(model, images, *, patch_size=4, stride=2, fill: float = 0.0, c
 
     Examples
     --------
-    >>> heat = occlusion_map(model, x_test[:4], patch_size=6, stride=2)   # (4, 28, 28)
+    >>> model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, name="conv"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")])
+    >>> x_test = np.random.default_rng(0).random((8, 28, 28, 1))
+    >>> occlusion_map(model, x_test[:2], patch_size=6, stride=4).shape
+    (2, 28, 28)
     """
     func = "occlusion_map"
     _check_model(func, model)
@@ -542,7 +551,7 @@ def stamp_mark(images, *, mark_size: int = 3, corner: str = "top-left", value: f
 
     Examples
     --------
-    >>> marked, mask = stamp_mark(x_test[:10], corner="bottom-right")
+    >>> marked, mask = stamp_mark(np.zeros((10, 28, 28, 1)), corner="bottom-right")
     >>> int(mask.sum())
     9
     """
@@ -591,7 +600,10 @@ def plant_shortcut(images, labels, *, target_class: int, mark_size: int = 3,
 
     Examples
     --------
+    >>> x_train, y_train = np.zeros((4, 28, 28, 1)), np.array([7, 1, 7, 2])
     >>> x_biased, mask = plant_shortcut(x_train, y_train, target_class=7)
+    >>> [bool(image[mask].all()) for image in x_biased]     # the 7s carry the mark
+    [True, False, True, False]
     """
     func = "plant_shortcut"
     images = _images_array(func, images)
@@ -676,8 +688,14 @@ def heatmap_mass(heatmaps, mask, *, border: int = 0) -> np.ndarray:
 
     Examples
     --------
-    >>> heatmap_mass(grad_cam(model, marked), mask).mean()
-    >>> heatmap_mass(grad_cam(model, marked), mask, border=2).mean()   # mark and 2 pixels around
+    >>> _, mask = stamp_mark(np.zeros((1, 28, 28, 1)))      # 3x3 pixels, 1 pixel from the corner
+    >>> heat = np.zeros((1, 28, 28))
+    >>> heat[0, 1:4, 1:4] = 1.0                              # 9 on the mark
+    >>> heat[0, 5, 5] = 3.0                                  # 3 two pixels beside it
+    >>> heatmap_mass(heat, mask)
+    array([0.75])
+    >>> heatmap_mass(heat, mask, border=2)                   # mark and 2 pixels around
+    array([1.])
     """
     func = "heatmap_mass"
     border = positive_int(func, "border", border, minimum=0)

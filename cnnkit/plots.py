@@ -298,6 +298,9 @@ def plot_images(
     Examples
     --------
     >>> plot_images(x_test[:16], y_test[:16], predictions=model.predict(x_test[:16]));  # doctest: +SKIP
+    >>> fig = plot_images(np.random.rand(4, 8, 8), np.array([1, 2, 3, 4]), predictions=np.array([1, 2, 0, 4]))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['pred 1', 'pred 2', 'pred 0 (true 3)', 'pred 4']
     """
     func = "plot_images"
     array = _images(func, images)
@@ -367,6 +370,8 @@ def plot_filters(weights, *, ncols: int = 8, max_filters: int = 64) -> Figure:
     --------
     >>> kernel = model.get_layer("conv1").get_weights()[0]  # (3, 3, 1, 32)  # doctest: +SKIP
     >>> plot_filters(kernel);  # doctest: +SKIP
+    >>> len(plot_filters(np.random.rand(3, 3, 1, 32), max_filters=16).axes)
+    16
     """
     func = "plot_filters"
     array = non_empty_array(func, "weights", weights)
@@ -419,6 +424,9 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32) -> Figure:
     Examples
     --------
     >>> plot_feature_maps(ck.conv2d(x[:1], kernel));  # doctest: +SKIP
+    >>> maps = ck.conv2d(np.random.rand(1, 10, 10, 1), np.random.rand(3, 3, 1, 6))   # (1, 8, 8, 6)
+    >>> len(plot_feature_maps(maps).axes)
+    6
     """
     func = "plot_feature_maps"
     array = non_empty_array(func, "maps", maps)
@@ -537,6 +545,9 @@ def plot_confusion_matrix(
     Examples
     --------
     >>> plot_confusion_matrix(confusion_matrix(y_test, model.predict(x_test)));  # doctest: +SKIP
+    >>> fig = plot_confusion_matrix(confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2]), class_names=["a", "b", "c"])
+    >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
+    ['a', 'b', 'c']
     """
     func = "plot_confusion_matrix"
     array = numeric_array(func, "matrix", matrix).astype(np.float64)
@@ -646,6 +657,9 @@ def plot_heatmap_overlay(
     --------
     >>> heatmap = ck.grad_cam(model, x_test[:1])[0]  # doctest: +SKIP
     >>> plot_heatmap_overlay(x_test[0], heatmap);  # doctest: +SKIP
+    >>> fig = plot_heatmap_overlay(np.random.rand(28, 28), np.random.rand(7, 7), interpolation="nearest")
+    >>> len(fig.axes[0].get_images())    # the photo, the heatmap on top
+    2
     """
     func = "plot_heatmap_overlay"
     picture = _one_image(func, image)
@@ -718,7 +732,9 @@ def plot_activations(
 
     Examples
     --------
-    >>> plot_activations(("sigmoid", "tanh", "relu"));  # doctest: +SKIP
+    >>> fig = plot_activations(("sigmoid", "tanh", "relu"))
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['sigmoid', 'tanh', 'ReLU']
     """
     func = "plot_activations"
     names = _names(func, "names", names)

@@ -450,8 +450,8 @@ def conv_explorer(image, *, kernel="vertical_edge", stride: int = 1, padding: st
 
     Examples
     --------
-    >>> explorer = conv_explorer(ck.load_photo("camera"), stride=2)  # doctest: +SKIP
-    >>> explorer.status_text  # doctest: +SKIP
+    >>> explorer = conv_explorer(ck.load_photo("camera"), stride=2, display_now=False)
+    >>> explorer.status_text
     'input 512x512 -> output 255x255 (stride 2, padding valid), parameters 10'
     """
     explorer = ConvExplorer(image, kernel=kernel, stride=stride, padding=padding, relu=relu,
