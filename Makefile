@@ -4,19 +4,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make course PORT=8899 BROWSER=no` serves on another port without opening a browser.
+PORT ?= 8888
+BROWSER ?= yes
+# JupyterLab refuses to start as root unless told --allow-root: containers (and this project's CI)
+# run as root, so the course opens there too, and says why.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: course test bench clean
 
 # binder/requirements.txt pins the run-time environment exactly; installing under it as constraints
 # makes the tests run the very versions Binder users get (test-only tools resolve freely).
-$(STAMP): pyproject.toml binder/requirements.txt
+# Instructors get grading too: the course (cnnkit) and grader/, a distribution of its own
+# (cnn-course-grader); a student's `pip install` of the course gets cnnkit alone.
+$(STAMP): pyproject.toml grader/pyproject.toml binder/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]" -c binder/requirements.txt
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./grader -c binder/requirements.txt
 	touch $(STAMP)
 
 course: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_setup.ipynb
+	@if [ -n "$(ROOT_FLAG)" ]; then echo "make course: running as root, so JupyterLab starts with --allow-root"; fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_setup.ipynb --port=$(PORT) \
+		$(if $(filter no,$(BROWSER)),--no-browser,) $(ROOT_FLAG)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
