@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from cnnkit._checks import as_numeric_array, keras_model, numeric_array, positive_number
+from cnnkit._types import ArrayLike
 from cnnkit.env import import_tensorflow
 
 __all__ = ["numerical_gradient", "weight_sensitivity"]
@@ -43,7 +44,7 @@ def _scalar(func: str, value, where: str) -> float:
     return float(array)
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x, *, eps: float = 1e-4) -> np.ndarray:
+def numerical_gradient(f: Callable[[np.ndarray], float], x: ArrayLike, *, eps: float = 1e-4) -> np.ndarray:
     """Gradient of a scalar function by central differences, one entry at a time.
 
     For every position ``i`` of ``x``::
@@ -152,7 +153,8 @@ def _resolve_index(func: str, index, kernel_shape, layer_name: str) -> tuple[int
     return tuple(int(i) for i in index)
 
 
-def weight_sensitivity(model, x, y, *, layer, index, eps: float = 1e-3) -> dict[str, float]:
+def weight_sensitivity(model: keras.Model, x: ArrayLike, y: ArrayLike, *, layer: str | int,
+                       index: int | tuple[int, ...], eps: float = 1e-3) -> dict[str, float]:
     """How the loss of a compiled Keras model changes with one weight: nudged and backpropagated.
 
     The weight ``w = layer.kernel[index]`` is set to ``w + eps`` and ``w - eps`` in turn, the

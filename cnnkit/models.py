@@ -120,9 +120,9 @@ def _shrink(func: str, input_shape, size, what: str, kernel: int, *, stride: int
 
 
 def build_mlp(
-    input_shape=(28, 28, 1),
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
-    hidden_units=(128,),
+    hidden_units: tuple[int, ...] = (128,),
     activation: str = "relu",
     num_classes: int = 10,
     dropout: float = 0.0,
@@ -184,10 +184,10 @@ def build_mlp(
 
 
 def build_mnist_convnet(
-    input_shape=(28, 28, 1),
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
     num_classes: int = 10,
-    filters=(32, 64),
+    filters: tuple[int, ...] = (32, 64),
     dropout: float = 0.5,
     name: str = "mnist_convnet",
 ) -> keras.Model:
@@ -249,7 +249,7 @@ def build_mnist_convnet(
 
 
 def build_no_pooling_convnet(
-    input_shape=(28, 28, 1),
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
     with_head: bool = False,
     num_classes: int = 10,
@@ -324,7 +324,7 @@ def build_no_pooling_convnet(
 
 
 def build_lenet5(
-    input_shape=(28, 28, 1),
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
     num_classes: int = 10,
     activation: str = "tanh",
@@ -403,7 +403,7 @@ def build_lenet5(
 
 
 def build_alexnet(
-    input_shape=(227, 227, 1),
+    input_shape: tuple[int, int, int] = (227, 227, 1),
     *,
     num_classes: int = 10,
     dropout: float = 0.4,
@@ -509,7 +509,7 @@ def make_augmentation(
     contrast: float = 0.0,
     brightness: float = 0.0,
     seed: int = 0,
-    value_range=(0.0, 1.0),
+    value_range: tuple[float, float] = (0.0, 1.0),
 ) -> keras.Sequential:
     """Random image changes as Keras layers, active only while training.
 
@@ -606,10 +606,10 @@ def make_augmentation(
 
 
 def build_regularized_convnet(
-    input_shape=(28, 28, 1),
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
     num_classes: int = 10,
-    filters=(32, 64),
+    filters: tuple[int, ...] = (32, 64),
     dense_units: int | None = 64,
     l1: float = 0.0,
     l2: float = 0.0,

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cnnkit._checks import colormap, flag, non_empty_array, numeric_array, one_of, positive_int, real_number
+from cnnkit._types import ArrayLike
 
 __all__ = [
     "confusion_matrix",
@@ -248,10 +249,10 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
 
 
 def plot_images(
-    images,
-    labels=None,
+    images: ArrayLike,
+    labels: ArrayLike | None = None,
     *,
-    predictions=None,
+    predictions: ArrayLike | None = None,
     ncols: int = 8,
     cmap: str = "gray",
     titles: Sequence[str] | None = None,
@@ -338,7 +339,7 @@ def plot_images(
     return fig
 
 
-def plot_filters(weights, *, ncols: int = 8, max_filters: int = 64) -> Figure:
+def plot_filters(weights: ArrayLike, *, ncols: int = 8, max_filters: int = 64) -> Figure:
     """The filters of a Conv2D layer, one small image each.
 
     Each filter is scaled on its own to [0, 1] (its smallest weight black, its largest white),
@@ -396,7 +397,7 @@ def plot_filters(weights, *, ncols: int = 8, max_filters: int = 64) -> Figure:
     return fig
 
 
-def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32) -> Figure:
+def plot_feature_maps(maps: ArrayLike, *, ncols: int = 8, max_maps: int = 32) -> Figure:
     """The feature maps (channels) of one image after a layer, one panel each.
 
     Parameters
@@ -456,7 +457,7 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32) -> Figure:
 # ----------------------------------------------------------------------------------------------
 
 
-def confusion_matrix(y_true, y_pred, *, num_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, *, num_classes: int | None = None) -> np.ndarray:
     """Count how often each true class was predicted as each class.
 
     ``matrix[i, j]`` is the number of examples of true class ``i`` predicted as class ``j``;
@@ -514,7 +515,7 @@ def confusion_matrix(y_true, y_pred, *, num_classes: int | None = None) -> np.nd
 
 
 def plot_confusion_matrix(
-    matrix, *, class_names: Sequence[str] | None = None, normalize: bool = False
+    matrix: ArrayLike, *, class_names: Sequence[str] | None = None, normalize: bool = False
 ) -> Figure:
     """Draw a confusion matrix with the value written in every cell.
 
@@ -615,8 +616,8 @@ def _resize(values: np.ndarray, height: int, width: int, method: str) -> np.ndar
 
 
 def plot_heatmap_overlay(
-    image,
-    heatmap,
+    image: ArrayLike,
+    heatmap: ArrayLike,
     *,
     alpha: float = 0.5,
     cmap: str = "jet",

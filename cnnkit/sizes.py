@@ -28,8 +28,8 @@ def conv_output_size(input_size: IntPair, kernel_size: IntPair, *, stride: IntPa
         for which ``O = ceil(I / S)``.
     exact : bool, default True
         With ``exact=True`` a filter that does not fit (``I - F + 2P`` not a multiple of ``S``)
-        raises ValueError, as the formula demands; the message says which padding or stride
-        would fit. With ``exact=False`` the leftover rows are dropped
+        raises ValueError, as the formula demands; the message says which padding would fit,
+        or, where none can, which strides would. With ``exact=False`` the leftover rows are dropped
         (``O = floor((I - F + 2P) / S) + 1``), which is what Keras and :func:`cnnkit.conv2d` do.
 
     Returns
@@ -60,7 +60,7 @@ def conv_output_size(input_size: IntPair, kernel_size: IntPair, *, stride: IntPa
     >>> conv_output_size(7, 3, stride=3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: conv_output_size: ... (7 - 3 + 2*0 = 4 is not a multiple of 3); pad it (padding=1 fits) or use stride 1, 2 or 4
+    ValueError: conv_output_size: ... (7 - 3 + 2*0 = 4 is not a multiple of 3); pad it (padding=1 fits) or change the stride
     >>> conv_output_size(28, 3, stride=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -98,11 +98,11 @@ def conv_output_size(input_size: IntPair, kernel_size: IntPair, *, stride: IntPa
 
 def _what_fits(size: int, kernel: int, step: int, zeros: int, span: int) -> str:
     """The end of conv_output_size's message: a padding that fits (the least above ``zeros``),
-    or why none can, and the strides that fit (divisors of the span)."""
-    strides = _fitting_strides(span, step)
+    or why none can and the strides that fit (divisors of the span)."""
     paddings = [p for p in range(zeros, zeros + step) if (size - kernel + 2 * p) % step == 0]
     if paddings:
-        return f"pad it (padding={paddings[0]} fits) or use stride {strides}"
+        return f"pad it (padding={paddings[0]} fits) or change the stride"
+    strides = _fitting_strides(span, step)
     return (
         f"no padding fits: {size} - {kernel} = {size - kernel} is odd and the stride even (padding "
         f"adds 2P rows, an even number); use stride {strides}, crop or pad the input by one row, "

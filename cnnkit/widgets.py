@@ -39,6 +39,7 @@ from cnnkit._checks import flag as _flag
 from cnnkit._checks import image as _image
 from cnnkit._checks import int_in_range, numeric_array, positive_int
 from cnnkit._checks import one_of as _choice
+from cnnkit._types import ArrayLike
 from cnnkit.conv import conv2d
 from cnnkit.pool import avg_pool2d, max_pool2d
 from cnnkit.sizes import conv2d_params
@@ -405,7 +406,7 @@ class ConvExplorer(_Explorer):
               f"feature map {_size(self.feature_map.shape)}" + (" after ReLU" if self.relu else ""))
 
 
-def conv_explorer(image, *, kernel="vertical_edge", stride: int = 1, padding: str = "valid",
+def conv_explorer(image: ArrayLike, *, kernel: str | ArrayLike = "vertical_edge", stride: int = 1, padding: str = "valid",
                   relu: bool = False, max_size: int = 512, display_now: bool = True) -> ConvExplorer:
     """Explore a 2-D convolution interactively: kernel, stride, padding, ReLU.
 
@@ -567,7 +568,7 @@ class PoolExplorer(_Explorer):
         self.panels[1].show(self.pooled, f"{self.mode} pool {_size(self.pooled.shape)}")
 
 
-def pool_explorer(image, *, pool_size: int = 2, stride: int | None = None, mode: str = "max",
+def pool_explorer(image: ArrayLike, *, pool_size: int = 2, stride: int | None = None, mode: str = "max",
                   max_size: int = 512, display_now: bool = True) -> PoolExplorer:
     """Explore max and average pooling interactively: window size, stride, mode.
 

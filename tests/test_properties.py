@@ -45,11 +45,13 @@ def test_exact_output_size_is_the_formula_or_an_error_that_says_what_fits(size, 
     if fitting:
         # The least padding that fits, and it really fits.
         assert suggested and int(suggested.group(1)) == fitting[0], message
+        assert message.endswith("or change the stride")
         assert ck.conv_output_size(size, kernel, stride=stride, padding=fitting[0]) >= 1
-    else:
-        # Only an odd I - F with an even stride leaves no padding that fits (2P is even).
-        assert (size - kernel) % 2 == 1 and stride % 2 == 0
-        assert suggested is None and "no padding fits" in message and "is odd and the stride even" in message
+        return
+    # Only an odd I - F with an even stride leaves no padding that fits (2P is even): the strides
+    # suggested instead really fit.
+    assert (size - kernel) % 2 == 1 and stride % 2 == 0
+    assert suggested is None and "no padding fits" in message and "is odd and the stride even" in message
     strides = re.search(r"use stride ([\d, or]+)", message).group(1)
     for fit in map(int, re.findall(r"\d+", strides)):
         assert fit != stride and span % fit == 0, message
