@@ -117,3 +117,101 @@ def test_no_output_holds_a_machine_path(path):
 @pytest.mark.parametrize("path", ALL, ids=name)
 def test_kernel_is_plain_python3(path):
     assert nbformat.read(path, as_version=4).metadata.kernelspec.name == "python3"
+
+
+# The reading design of lectures/README.md ("Predict, check, solve"). Lectures join this list
+# once converted; the others still have asserts in the reading path and unsolved exercises.
+READING_DESIGN = ["00_setup", "01_mlps_to_cnns", "02_convolution_by_hand", "05_overfitting_control"]
+CONVERTED = [path for path in LECTURES if path.stem in READING_DESIGN]
+ASSERTION = re.compile(r"^\s*assert\b|\bnp\.testing\.assert_|\bassert_(allclose|array_equal|raises)\(", re.M)
+UNREADABLE_CMAPS = re.compile(r"""cmap\s*=\s*["'](jet|rainbow|hsv|gist_rainbow|RdYlGn|RdYlGn_r|PiYG|PRGn)["']""")
+
+
+def tagged(cell, tag):
+    return tag in cell.metadata.get("tags", [])
+
+
+def folded(cell):
+    """Source folded in JupyterLab (jupyter.source_hidden) and in Colab (a form cell)."""
+    return cell.metadata.get("jupyter", {}).get("source_hidden") is True and cell.metadata.get("cellView") == "form"
+
+
+def printed(cell):
+    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+
+
+def test_the_converted_lectures_exist():
+    assert [path.stem for path in CONVERTED] == READING_DESIGN
+
+
+@pytest.mark.parametrize("path", CONVERTED, ids=name)
+def test_lecture_asks_to_predict_then_checks(path):
+    cells = nbformat.read(path, as_version=4).cells
+    moments = [index for index, cell in enumerate(cells) if tagged(cell, "predict")]
+    assert len(moments) >= 3, "a lecture asks the reader to predict at least three times"
+    for index in moments:
+        source = cells[index].source
+        assert cells[index].cell_type == "markdown" and source.startswith("**Predict.** "), index
+        assert re.search(r"\n<details><summary>Answer</summary>\n\n\S.*\n\n</details>$", source, re.S), (
+            f"cell {index}: the answer must follow the question, folded in <details>")
+        following = cells[index + 1]
+        assert following.cell_type == "code" and not tagged(following, "solution"), (
+            f"cell {index}: the cell after a prediction runs what it asks about")
+
+
+@pytest.mark.parametrize("path", CONVERTED, ids=name)
+def test_every_exercise_has_a_folded_solution_that_runs(path):
+    cells = nbformat.read(path, as_version=4).cells
+    start = next(index for index, cell in enumerate(cells)
+                 if cell.cell_type == "markdown" and "## Exercises" in cell.source)
+    exercises = re.findall(r"^(\d+)\. ", cells[start].source.split("## Exercises", 1)[1], re.M)
+    numbers = [str(number) for number in range(1, len(exercises) + 1)]
+    assert exercises == numbers and numbers, "exercises are numbered 1, 2, 3, ..."
+    solved = []
+    for index, cell in enumerate(cells):
+        if not tagged(cell, "solution"):
+            continue
+        assert index > start, f"cell {index}: solutions come after the exercises"
+        if cell.cell_type == "markdown":
+            number = re.search(r"<details><summary>Solution to exercise (\d+)</summary>\n\n\S.*\n\n</details>$",
+                               cell.source, re.S)
+            assert number, f"cell {index}: the written answer is folded in <details>"
+            worked = cells[index + 1]
+            assert tagged(worked, "solution") and worked.cell_type == "code", f"cell {index}: no code follows"
+            assert worked.source.splitlines()[0] == f"#@title Solution to exercise {number.group(1)}"
+            assert folded(worked), f"cell {index + 1}: fold the solution's code (source_hidden, cellView form)"
+            assert worked.execution_count is not None, f"cell {index + 1}: the solution was not executed"
+            assert not [output for output in worked.outputs if output.output_type == "error"]
+            solved.append(number.group(1))
+    assert solved == numbers, "one written and worked solution per exercise, in order"
+
+
+@pytest.mark.parametrize("path", CONVERTED, ids=name)
+def test_asserts_are_grouped_in_folded_check_cells(path):
+    cells = nbformat.read(path, as_version=4).cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or tagged(cell, "solution"):
+            continue
+        if not tagged(cell, "check"):
+            assert not ASSERTION.search(cell.source), f"cell {index}: move its asserts into a check cell"
+            continue
+        assert folded(cell) and cell.source.startswith("#@title Check\n"), f"cell {index}"
+        assert ASSERTION.search(cell.source), f"cell {index}: a check cell that checks nothing"
+        assert printed(cell).splitlines()[-1].startswith("Checked: "), (
+            f"cell {index}: a check cell ends by printing one line saying what it checked")
+
+
+@pytest.mark.parametrize("path", CONVERTED, ids=name)
+def test_every_figure_is_read_for_the_reader(path):
+    # A figure is followed by a sentence that says what to see in it (a solution's figure by the
+    # written answer folded above it); colour maps stay readable for colour-blind readers (no
+    # rainbow, no red-green).
+    cells = nbformat.read(path, as_version=4).cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        assert not UNREADABLE_CMAPS.search(cell.source), f"cell {index}"
+        figures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
+        if figures and not tagged(cell, "solution"):
+            following = next(other for other in cells[index + 1:] if not tagged(other, "check"))
+            assert following.cell_type == "markdown", f"cell {index}: say what to see in its figure"
