@@ -118,6 +118,9 @@ import os
 c = get_config()  # noqa: F821
 c.Exchange.root = os.environ.get("CNN_HUB_EXCHANGE", "$DEFAULT_EXCHANGE")
 c.CourseDirectory.course_id = "$COURSE_ID"
+# A student's Validate gets the time per cell that grading gets (the course's nbgrader_config.py):
+# nbgrader's 30 s can be too short for the setup cell's TensorFlow import on a busy server.
+c.ExecutePreprocessor.timeout = 60
 CONFIG
 chmod -R go+rX "$PREFIX/etc"
 
