@@ -312,6 +312,7 @@ def test_a_term_on_the_hub(hub, browser):
         page = wait_for_lab(logging_in[name], name)
         assert "Formgrader" not in nbgrader_menu(page)
         page.keyboard.press("Escape")
+        assert page.request.get(f"{hub.url}/user/{name}/formgrader").status == 404
         page = open_assignments(page)
         panel_item(page, "released").get_by_role("button", name="Fetch", exact=True).click()
         panel_item(page, "fetched").wait_for()
