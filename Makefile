@@ -31,6 +31,7 @@ course: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	scripts/install_browser.sh
+	hub/install.sh --if-possible
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 bench: $(STAMP)
