@@ -106,7 +106,10 @@ class _Watch:
             library = self._file_library(code.co_filename)
             if library and code.co_name != "<module>" and not self._inside(frame.f_back):
                 module = frame.f_globals.get("__name__", library)
-                self.found = (library, f"{module}.{getattr(code, 'co_qualname', code.co_name)}")
+                name = getattr(code, "co_qualname", code.co_name)
+                if name == "__getattr__" and isinstance(frame.f_locals.get("name"), str):
+                    name = frame.f_locals["name"]  # a lazily loaded name, e.g. ck.grad_cam
+                self.found = (library, f"{module}.{name}")
         elif event == "c_call" and not self._inside(frame):
             module = getattr(arg, "__module__", None)
             owner = getattr(arg, "__self__", None)

@@ -66,6 +66,11 @@ def test_a_library_called_from_another_thread_is_seen():
         call("threaded", threaded, X, W, forbid=NUMPY_ONLY)
 
 
+def test_a_lazily_loaded_name_is_named():
+    with pytest.raises(AssertionError, match=r"your function called cnnkit.plot_history \(cnnkit\)"):
+        call("lazy", lambda: ck.__getattr__("plot_history"), forbid=NOT_CNNKIT)
+
+
 def test_not_cnnkit_allows_other_libraries_and_says_so():
     call("scipy", lambda: __import__("scipy.special").special.expit(0.0), forbid=NOT_CNNKIT)
     with pytest.raises(
