@@ -191,4 +191,39 @@ def test_nbgrader_config():
     assert (course.source_directory, course.release_directory) == ("solutions", "labs")
     assert course.course_id == "cnn-course"
     assert course.db_url == f"sqlite:///{REPO / 'gradebook.db'}"
-    assert config.ExecutePreprocessor.timeout == 60
+    # The labs' training cells warn against the same limit (cnnkit.labtools); one number for both.
+    from cnnkit.labtools import CELL_LIMIT_SECONDS
+
+    assert config.ExecutePreprocessor.timeout == CELL_LIMIT_SECONDS
+
+
+# ----------------------------------------------------------------------------------------------
+# what the labs tell students while they work
+# ----------------------------------------------------------------------------------------------
+# Locked reference trainings, cached at grading by the grader's owners: they are not the student's to time.
+REFERENCE_TRAININGS = {"baseline", "pretrain", "biased_data"}
+FIT = re.compile(r"\.fit\((?!\.\.\.)")  # a call of fit, not "model.fit(...)" in a message
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_training_cells_time_themselves_against_the_grading_limit(lab):
+    trainings = [cell for cell in read(source_path(lab)).cells
+                 if cell.cell_type == "code" and FIT.search(cell.source) and nbgrader(cell).get("grade_id") not in REFERENCE_TRAININGS]
+    if lab != "lab1_conv_pool":
+        assert trainings, f"{lab}: no training cell found"
+    for cell in trainings:
+        region = SOLUTION.search(cell.source)
+        before = cell.source[: region.start()] if region else cell.source
+        assert "with cell_timer(" in before, f"{lab}: training cell {nbgrader(cell).get('grade_id')} does not time itself with cell_timer"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_lab_says_which_parts_forbid_which_libraries_and_its_tests_check_it(lab):
+    notebook = read(source_path(lab))
+    intro = next(cell.source for cell in notebook.cells if cell.cell_type == "markdown" and "| part |" in cell.source)
+    assert "**Rules.**" in intro and "scores 0" in intro, f"{lab}: the introduction does not state which libraries the answers may call"
+    rule = "NUMPY_ONLY" if lab == "lab1_conv_pool" else "NOT_CNNKIT"
+    setup = next(cell for cell in notebook.cells if nbgrader(cell).get("grade_id") == "setup")
+    assert rule in setup.source, f"{lab}: the setup cell does not import {rule}"
+    checked = [nbgrader(cell)["grade_id"] for cell in graded(notebook) if f"forbid={rule}" in cell.source]
+    assert checked, f"{lab}: no test cell checks the library rule"
