@@ -292,12 +292,13 @@ def build_residual_network(
     filters: int = 16,
     residual: bool = True,
     batch_norm: bool = False,
+    pool_size: int = 2,
     num_classes: int = 10,
     name: str | None = None,
 ) -> keras.Model:
     """A stem, ``num_blocks`` blocks of two 3x3 convolutions, global average pooling, softmax.
 
-    ``conv 3x3 (filters, relu) -> max-pool 2 -> num_blocks x residual_block(filters) -> GAP ->
+    ``conv 3x3 (filters, relu) -> max-pool -> num_blocks x residual_block(filters) -> GAP ->
     Dense softmax``. Every block keeps the width and the map size, so every shortcut is the
     identity: ``residual=True`` and ``residual=False`` build the same layers with the same
     parameter count, and differ only in the additions. Depth in weight layers:
@@ -316,6 +317,9 @@ def build_residual_network(
     batch_norm : bool, default False
         Batch normalisation in the blocks. Off by default: without it a deep plain network is
         hard to train, which is what the comparison shows.
+    pool_size : int, default 2
+        Window and stride of the max-pooling after the stem (4 turns 28x28 into 7x7 maps: a
+        quarter of the blocks' work of 2).
     num_classes : int, default 10
     name : str or None, default None
         ``"residual_net"`` or ``"plain_net"`` when None.
@@ -344,14 +348,17 @@ def build_residual_network(
     count = positive_int(func, "filters", filters)
     skip = _flag(func, "residual", residual)
     norm = _flag(func, "batch_norm", batch_norm)
+    pool = positive_int(func, "pool_size", pool_size)
     classes = _num_classes(func, num_classes)
     name = ("residual_net" if skip else "plain_net") if name is None else _name(func, name)
-    if min(shape[:2]) < 2:
-        raise ValueError(f"{func}: input_shape must be at least 2x2 for the pooling; received {tuple(input_shape)}")
+    if min(shape[:2]) < pool:
+        raise ValueError(
+            f"{func}: input_shape must be at least {pool}x{pool} for the pooling (pool_size={pool}); received {tuple(input_shape)}"
+        )
 
     inputs = keras.Input(shape=shape, name="image")
     x = keras.layers.Conv2D(count, 3, padding="same", activation="relu", name="stem")(inputs)
-    x = keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = keras.layers.MaxPooling2D(pool, name="pool")(x)
     for i in range(1, blocks + 1):
         x = residual_block(x, filters=count, residual=skip, batch_norm=norm, name=f"block{i}")
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)

@@ -65,6 +65,7 @@ def test_plain_and_residual_networks_differ_only_in_the_additions():
     assert plain.name == "plain_net" and skip.name == "residual_net"
     assert [n for n in names(skip) if "add" not in n and "bn" not in n] == [n for n in names(plain)]
     assert skip.output_shape == (None, 3)
+    assert arch.build_residual_network(num_blocks=1, pool_size=4).get_layer("block1_conv1").output.shape == (None, 7, 7, 16)
     assert plain.count_params() == ck.conv2d_params(3, 1, 4) + 4 * ck.conv2d_params(3, 4, 4) + ck.dense_params(4, 10)
 
 
@@ -148,6 +149,8 @@ def test_costs_of_keras_applications_match_keras_and_the_papers(build, params, g
          r"batch_norm must be True or False"),
         (lambda: arch.build_residual_network(num_blocks=0), ValueError, r"build_residual_network: num_blocks must be >= 1"),
         (lambda: arch.build_residual_network((1, 1, 1)), ValueError, r"input_shape must be at least 2x2"),
+        (lambda: arch.build_residual_network((3, 3, 1), pool_size=4), ValueError, r"at least 4x4 for the pooling \(pool_size=4\)"),
+        (lambda: arch.build_residual_network(pool_size=0), ValueError, r"pool_size must be >= 1"),
         (lambda: arch.build_residual_network((28, 28)), ValueError, r"input_shape must be a 3-tuple"),
         (lambda: arch.build_residual_network(num_classes=1), ValueError, r"num_classes must be >= 2"),
         (lambda: arch.layer_costs("model"), TypeError, r"layer_costs: model must be a keras.Model; received str"),
