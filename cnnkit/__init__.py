@@ -44,6 +44,11 @@ _LAZY_NAMES = {
         "find_last_conv_layer", "grad_cam", "heatmap_mass", "occlusion_map", "plant_shortcut",
         "stamp_mark",
     ),
+    "cnnkit.photos": ("RGB_PHOTOS", "center_crop", "load_photos", "load_rgb_photo"),
+    "cnnkit.pretrained": (
+        "CONVERSION_VERSION", "KERAS_FAMILIES", "PRETRAINED", "classify", "imagenet_classes",
+        "load_pretrained", "top_classes",
+    ),
     "cnnkit.widgets": ("ConvExplorer", "KERNELS", "PoolExplorer", "conv_explorer", "pool_explorer"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY_NAMES.items() for name in names}
