@@ -24,6 +24,7 @@ SeparableConv2D     ``KH*KW*C*M + C*M*F + F``             depthwise + ``Ho*Wo*F 
 Conv2DTranspose     ``KH*KW*C*F + F``                     ``Hi*Wi*C * KH*KW*F`` (each input scatters)
 Dense               ``I*O + O``                           ``I*O`` (times the positions, if any)
 BatchNormalization  ``4*C`` (2*C trained, 2*C statistics)  0 (folded into the layer before it)
+Normalization       its stored mean, variance and count   0 (folded into the layer after it)
 ==================  ====================================  ===========================================
 
 Biases, activations, pooling and additions are not counted: they cost one operation per output
@@ -293,13 +294,14 @@ def build_residual_network(
     residual: bool = True,
     batch_norm: bool = False,
     pool_size: int = 2,
+    head: str = "gap",
     num_classes: int = 10,
     name: str | None = None,
 ) -> keras.Model:
-    """A stem, ``num_blocks`` blocks of two 3x3 convolutions, global average pooling, softmax.
+    """A stem, ``num_blocks`` blocks of two 3x3 convolutions, then a softmax classifier.
 
-    ``conv 3x3 (filters, relu) -> max-pool -> num_blocks x residual_block(filters) -> GAP ->
-    Dense softmax``. Every block keeps the width and the map size, so every shortcut is the
+    ``conv 3x3 (filters, relu) -> max-pool -> num_blocks x residual_block(filters) -> GAP (or
+    Flatten) -> Dense softmax``. Every block keeps the width and the map size, so every shortcut is the
     identity: ``residual=True`` and ``residual=False`` build the same layers with the same
     parameter count, and differ only in the additions. Depth in weight layers:
     ``2 * num_blocks + 2``.
@@ -320,6 +322,8 @@ def build_residual_network(
     pool_size : int, default 2
         Window and stride of the max-pooling after the stem (4 turns 28x28 into 7x7 maps: a
         quarter of the blocks' work of 2).
+    head : {"gap", "flatten"}, default "gap"
+        Global average pooling, or Flatten (the classifier then also sees where features are).
     num_classes : int, default 10
     name : str or None, default None
         ``"residual_net"`` or ``"plain_net"`` when None.
@@ -328,7 +332,7 @@ def build_residual_network(
     -------
     keras.Model
         Input ``(N, H, W, C)``, output ``(N, num_classes)``. Layers ``stem``, ``pool``,
-        ``block1_conv1``, ``block1_conv2``, ... ``gap``, ``output``.
+        ``block1_conv1``, ``block1_conv2``, ... ``gap`` (or ``flatten``), ``output``.
 
     Raises
     ------
@@ -349,6 +353,8 @@ def build_residual_network(
     skip = _flag(func, "residual", residual)
     norm = _flag(func, "batch_norm", batch_norm)
     pool = positive_int(func, "pool_size", pool_size)
+    if head not in ("gap", "flatten"):
+        raise ValueError(f"{func}: head must be 'gap' or 'flatten'; received {head!r}")
     classes = _num_classes(func, num_classes)
     name = ("residual_net" if skip else "plain_net") if name is None else _name(func, name)
     if min(shape[:2]) < pool:
@@ -361,7 +367,7 @@ def build_residual_network(
     x = keras.layers.MaxPooling2D(pool, name="pool")(x)
     for i in range(1, blocks + 1):
         x = residual_block(x, filters=count, residual=skip, batch_norm=norm, name=f"block{i}")
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x) if head == "gap" else keras.layers.Flatten(name="flatten")(x)
     outputs = keras.layers.Dense(classes, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -464,6 +470,9 @@ def _layer_cost(func: str, layer, name: str) -> LayerCost:
         shape_in = _shape(func, layer, layer.input, spatial=True)
         params = shape_in[-1] * layer.units + bias * layer.units
         macs = math.prod(shape_in[:-1]) * shape_in[-1] * layer.units
+    elif isinstance(layer, layers.Normalization):  # stored statistics (mean, variance, count), no multiply-adds
+        params = sum(math.prod(weight.shape) for weight in layer.weights)
+        macs = 0
     elif isinstance(layer, layers.BatchNormalization):
         channels = _shape(func, layer, layer.input, spatial=False)[layer.axis if layer.axis < 0 else layer.axis - 1]
         params = channels * (2 + int(layer.center) + int(layer.scale))

@@ -65,7 +65,9 @@ def test_plain_and_residual_networks_differ_only_in_the_additions():
     assert plain.name == "plain_net" and skip.name == "residual_net"
     assert [n for n in names(skip) if "add" not in n and "bn" not in n] == [n for n in names(plain)]
     assert skip.output_shape == (None, 3)
-    assert arch.build_residual_network(num_blocks=1, pool_size=4).get_layer("block1_conv1").output.shape == (None, 7, 7, 16)
+    flat = arch.build_residual_network(num_blocks=1, pool_size=4, head="flatten")
+    assert flat.get_layer("block1_conv1").output.shape == (None, 7, 7, 16)
+    assert flat.get_layer("output").count_params() == ck.dense_params(7 * 7 * 16, 10)
     assert plain.count_params() == ck.conv2d_params(3, 1, 4) + 4 * ck.conv2d_params(3, 4, 4) + ck.dense_params(4, 10)
 
 
@@ -99,6 +101,17 @@ def test_costs_of_every_layer_kind_by_hand():
     assert {cost.name: (cost.params, cost.multiply_adds) for cost in costs} == by_hand
     assert all(cost.params == model.get_layer(cost.name).count_params() for cost in costs)
     assert costs[0] == arch.LayerCost("conv", "Conv2D", (8, 8, 8), 224, 13_824)
+
+
+def test_costs_of_statistics_layers_match_keras():
+    inputs = keras.Input((4, 4, 3))
+    x = keras.layers.Normalization(mean=[0.5, 0.4, 0.3], variance=[0.1, 0.2, 0.3], name="norm")(inputs)
+    x = keras.layers.Normalization(axis=-1, name="adapted")(x)
+    model = keras.Model(inputs, keras.layers.BatchNormalization(center=False, name="bn")(x))
+    model.get_layer("adapted").adapt(np.zeros((2, 4, 4, 3), "float32"))
+    for cost in arch.layer_costs(model):
+        assert cost.params == model.get_layer(cost.name).count_params() and cost.multiply_adds == 0, cost
+    assert [c.params for c in arch.layer_costs(model)][-1] == 3 * 3
 
 
 def test_costs_reach_inside_nested_models():
@@ -151,6 +164,7 @@ def test_costs_of_keras_applications_match_keras_and_the_papers(build, params, g
         (lambda: arch.build_residual_network((1, 1, 1)), ValueError, r"input_shape must be at least 2x2"),
         (lambda: arch.build_residual_network((3, 3, 1), pool_size=4), ValueError, r"at least 4x4 for the pooling \(pool_size=4\)"),
         (lambda: arch.build_residual_network(pool_size=0), ValueError, r"pool_size must be >= 1"),
+        (lambda: arch.build_residual_network(head="dense"), ValueError, r"head must be 'gap' or 'flatten'; received 'dense'"),
         (lambda: arch.build_residual_network((28, 28)), ValueError, r"input_shape must be a 3-tuple"),
         (lambda: arch.build_residual_network(num_classes=1), ValueError, r"num_classes must be >= 2"),
         (lambda: arch.layer_costs("model"), TypeError, r"layer_costs: model must be a keras.Model; received str"),
