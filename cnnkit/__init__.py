@@ -23,6 +23,11 @@ __version__ = "0.1.0"
 # than a search, so that ck.plot_images does not import TensorFlow through cnnkit.models; a test
 # checks it against every module's __all__.
 _LAZY_NAMES = {
+    "cnnkit.architectures": (
+        "LayerCost", "build_residual_network", "depthwise_separable_block", "layer_costs", "residual_block",
+        "vgg_block",
+    ),
+    "cnnkit.canvas": ("box_iou", "make_localization_canvases", "make_segmentation_canvases", "mask_iou"),
     "cnnkit.data": ("MnistData", "PHOTOS", "load_digits_8x8", "load_mnist", "load_photo"),
     "cnnkit.device": ("DeviceInfo", "detect_device", "get_strategy"),
     "cnnkit.models": (
@@ -38,6 +43,11 @@ _LAZY_NAMES = {
     "cnnkit.interpret": (
         "find_last_conv_layer", "grad_cam", "heatmap_mass", "occlusion_map", "plant_shortcut",
         "stamp_mark",
+    ),
+    "cnnkit.photos": ("RGB_PHOTOS", "center_crop", "load_photos", "load_rgb_photo"),
+    "cnnkit.pretrained": (
+        "CONVERSION_VERSION", "KERAS_FAMILIES", "PRETRAINED", "classify", "imagenet_classes",
+        "load_pretrained", "top_classes",
     ),
     "cnnkit.widgets": ("ConvExplorer", "KERNELS", "PoolExplorer", "conv_explorer", "pool_explorer"),
 }

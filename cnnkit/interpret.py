@@ -138,6 +138,13 @@ def _output_rank(layer) -> int | None:
     return None if shape is None else len(shape)
 
 
+def _output_shape(layer) -> tuple | None:
+    try:
+        return tuple(layer.output.shape)
+    except (AttributeError, ValueError, RuntimeError):
+        return None
+
+
 def _find_layer(func: str, model, name: str):
     if not isinstance(name, str):
         raise TypeError(f"{func}: layer_name must be a str; received {type(name).__name__}")
@@ -202,10 +209,13 @@ def find_last_conv_layer(model) -> str:
             f"subclassed model?); name the layer yourself, e.g. grad_cam(..., layer_name=...)"
         )
     if last is None:
+        layers = ", ".join(f"{layer.name} {_output_shape(layer)}" for layer in _walk_layers(model)
+                           if not isinstance(layer, keras.layers.InputLayer))
         raise ValueError(
             f"{func}: model {model.name!r} has no layer with a 4-D output (N, h, w, C), so there "
-            f"is no convolutional feature map to explain; Grad-CAM needs a convolutional network "
-            f"(layers: {[layer.name for layer in model.layers]})"
+            f"is no convolutional feature map to explain; Grad-CAM needs a convolutional network, "
+            f"and layer_name must name a layer with a 4-D output. This model's layers and output "
+            f"shapes: {layers}"
         )
     return last
 

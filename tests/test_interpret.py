@@ -544,3 +544,69 @@ def test_heatmap_mass_border_widens_the_mask():
 def test_heatmap_mass_bad_inputs(heat, mask, match):
     with pytest.raises(ValueError, match=match):
         ck.heatmap_mass(heat, mask)
+
+
+def test_no_conv_layer_error_names_the_layer_choices():
+    mlp = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(name="flat"), keras.layers.Dense(2, name="out")])
+    with pytest.raises(ValueError, match=r"find_last_conv_layer: .*layer_name must name a layer with a 4-D output.*"
+                                         r"flat \(None, 64\), out \(None, 2\)"):
+        ck.grad_cam(mlp, np.zeros((1, 8, 8, 1)))
+
+
+# ----------------------------------------------------------------------------------------------
+# the pretrained ImageNet network (functional, softmax layer, 150 layers)
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def imagenet(tmp_path_factory):
+    import os
+
+    old = os.environ.get("CNNKIT_CACHE")
+    os.environ["CNNKIT_CACHE"] = str(tmp_path_factory.mktemp("cnnkit-cache"))
+    try:
+        model = ck.load_pretrained("mobilenet_v2", input_size=160)
+    finally:
+        if old is None:
+            del os.environ["CNNKIT_CACHE"]
+        else:
+            os.environ["CNNKIT_CACHE"] = old
+    return model, ck.load_photos(["chelsea"], size=160)
+
+
+def test_grad_cam_on_the_pretrained_network_matches_a_tape(imagenet):
+    model, cat = imagenet
+    assert ck.find_last_conv_layer(model) == "features_18_relu6"
+    egyptian_cat = ck.imagenet_classes().index("Egyptian cat")
+    heat = ck.grad_cam(model, cat, upsample=False)
+    assert heat.shape == (1, 5, 5)
+    probe = keras.Model(model.inputs, [model.get_layer("features_18_relu6").output, model.get_layer("logits").output])
+    with tf.GradientTape() as tape:
+        maps, logits = probe(cat)
+        score = logits[:, egyptian_cat]
+    weights = tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2))
+    expected = _normalised(np.maximum(np.einsum("nijc,nc->nij", maps.numpy(), weights.numpy()), 0))
+    np.testing.assert_allclose(heat, expected, atol=1e-5)
+    assert ck.grad_cam(model, cat).shape == (1, 160, 160)
+
+
+def test_the_heatmap_depends_on_the_class_asked_about(imagenet):
+    model, cat = imagenet
+    names = ck.imagenet_classes()
+    cat_map = ck.grad_cam(model, cat, class_index=names.index("Egyptian cat"), upsample=False)
+    other = ck.grad_cam(model, cat, class_index=names.index("plastic bag"), upsample=False)
+    assert np.corrcoef(cat_map.ravel(), other.ravel())[0, 1] < 0.9
+
+
+def test_occlusion_and_overlay_on_the_pretrained_network(imagenet):
+    import matplotlib.pyplot as plt
+
+    model, cat = imagenet
+    heat = ck.occlusion_map(model, cat, patch_size=40, stride=40, fill=0.5)
+    assert heat.shape == (1, 160, 160) and np.isfinite(heat).all()
+    # the same drop by hand for the top-left patch
+    covered = cat.copy()
+    covered[:, :40, :40] = 0.5
+    k = int(np.argmax(model(cat)))
+    np.testing.assert_allclose(heat[0, 0, 0], float(model(cat)[0, k] - model(covered)[0, k]), atol=1e-5)
+    figure = ck.plot_heatmap_overlay(cat[0], ck.grad_cam(model, cat)[0])
+    assert len(figure.axes[0].images) == 2
+    plt.close(figure)

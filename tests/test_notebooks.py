@@ -24,6 +24,7 @@ MACHINE_PATH = re.compile(r"(/work/|/root/|/tmp/|/home/\w+|/Users/\w+|site-packa
 EXPECTED_LECTURES = [
     "00_setup", "01_mlps_to_cnns", "02_convolution_by_hand", "03_building_a_cnn",
     "04_training_on_mnist", "05_overfitting_control", "06_transfer_learning", "07_interpretability",
+    "08_architectures", "09_beyond_classification",
 ]
 
 
@@ -78,7 +79,8 @@ TRAINING = [path for path in LECTURES + LAB_SOURCES if ".fit(" in code(path)]
 def test_the_notebooks_that_train_are_found():
     assert [path.stem for path in TRAINING] == [
         "01_mlps_to_cnns", "04_training_on_mnist", "05_overfitting_control", "06_transfer_learning",
-        "07_interpretability", "lab2_build_train", "lab3_overfitting", "lab4_transfer_gradcam",
+        "07_interpretability", "08_architectures", "09_beyond_classification", "lab2_build_train",
+        "lab3_overfitting", "lab4_transfer_gradcam",
     ]
 
 
