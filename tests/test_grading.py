@@ -22,7 +22,8 @@ from traitlets.config import Config
 
 from grader import grade_batch
 from grader.__main__ import main as grader_main
-from grader.batch import LMS_PATTERNS, AnyFileCollector, FolderCollector, _folder_prefixes, suspicious_code
+from grader.batch import LMS_PATTERNS, AnyFileCollector, FolderCollector, suspicious_code
+from grader.collect import _folder_prefixes
 from grader.execute import TRUNCATION_NOTE, cap_cell_outputs
 from grader.feedback import HIDDEN_NOTE, HideHiddenTests
 from grader.restore import restore_missing_cells
