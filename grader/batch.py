@@ -35,7 +35,7 @@ from traitlets.config import Config
 from grader import gradebook
 from grader.check import check_solution
 from grader.collect import LMS_PATTERNS, AnyFileCollector, FolderCollector, zip_collect
-from grader.config import apply_safe_grading, load_course_config
+from grader.config import apply_safe_grading, load_course_config, settings_digest
 from grader.intake import folder_digest
 from grader.report import BatchReport, Progress, StudentResult, load_state, save_state, write_report, write_stub_feedback
 from grader.sandbox import SandboxKernelManager, detect_isolation, kernel_read_paths, protect_course_files
@@ -209,6 +209,7 @@ def grade_batch(
     if not os.path.isdir(source):
         raise ValueError(f"grade_batch: assignment {assignment!r} has no source folder {source}")
     fingerprint = gradebook.lab_fingerprint(source)
+    settings_key = settings_digest(cfg)
     gradebook.ensure_generated(cfg, assignment)
     template = gradebook.make_template(cfg, assignment, fingerprint)
 
@@ -240,7 +241,7 @@ def grade_batch(
     results: dict[str, StudentResult] = {}
     digests = {student: folder_digest(folder_of(student)) for student in todo}
     resumed = [] if regrade else [student for student in todo if _done_before(root, coursedir, assignment, student,
-                                                                          fingerprint, digests[student])]
+                                                                          fingerprint, settings_key, digests[student])]
     for student in resumed:
         results[student] = StudentResult.from_json(load_state(root, assignment, student)["result"])
     left = [student for student in todo if student not in results]
@@ -256,7 +257,8 @@ def grade_batch(
         # nbgrader's gradebook trips SQLAlchemy's autoflush warning for new students; harmless
         warnings.simplefilter("ignore", SAWarning)
         if left and solution_check:
-            check_solution(job, root=root, source=source, fingerprint=fingerprint, plan=plan, settings=settings,
+            check_solution(job, root=root, source=source, fingerprint=f"{fingerprint}:{settings_key}", plan=plan,
+                           settings=settings,
                            force=regrade, say=say)
         if left:
             say(f"Grading {len(left)} submissions with {min(workers, len(left))} worker(s), "
@@ -278,7 +280,7 @@ def grade_batch(
                 os.unlink(job.scratch_db(student))
             results[student] = result
             save_state(root, assignment, result, fingerprint=fingerprint,
-                       digests=sorted({digests[student], folder_digest(folder_of(student))}))
+                       digests=sorted({digests[student], folder_digest(folder_of(student))}), settings=settings_key)
             say(f"{bar.step()}  {student}: {result.status} {result.score:g}/{result.max_score:g} ({result.seconds:.1f} s)")
 
     ordered = [results[student] for student in todo]
@@ -294,10 +296,12 @@ def grade_batch(
     return report
 
 
-def _done_before(root: str, coursedir: Any, assignment: str, student: str, fingerprint: str, digest: str) -> bool:
-    """Whether an earlier run graded this very submission with this very lab version."""
+def _done_before(root: str, coursedir: Any, assignment: str, student: str, fingerprint: str, settings: str,
+                 digest: str) -> bool:
+    """Whether an earlier run graded this very submission with this very lab version and settings."""
     state = load_state(root, assignment, student)
-    if not state or state.get("fingerprint") != fingerprint or digest not in state.get("digests", []):
+    if (not state or state.get("fingerprint") != fingerprint or state.get("settings") != settings
+            or digest not in state.get("digests", [])):
         return False
     try:
         gradebook.scores(coursedir.db_url, coursedir.course_id, assignment, student)

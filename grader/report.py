@@ -183,13 +183,15 @@ def state_folder(root: str, assignment: str) -> str:
     return os.path.join(root, ".grader", "state", assignment)
 
 
-def save_state(root: str, assignment: str, result: StudentResult, *, fingerprint: str, digests: Sequence[str]) -> None:
-    """Record ``result`` as done for this lab version and these submission digests."""
+def save_state(root: str, assignment: str, result: StudentResult, *, fingerprint: str, digests: Sequence[str],
+               settings: str = "") -> None:
+    """Record ``result`` as done for this lab version, these submission digests and settings."""
     folder = state_folder(root, assignment)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{result.student}.json")
     with open(path + ".part", "w", encoding="utf-8") as handle:
-        json.dump({"fingerprint": fingerprint, "digests": list(digests), "result": result.to_json()}, handle)
+        json.dump({"fingerprint": fingerprint, "digests": list(digests), "settings": settings,
+                   "result": result.to_json()}, handle)
     os.replace(path + ".part", path)
 
 

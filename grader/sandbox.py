@@ -259,7 +259,12 @@ def _is_within(path: str, root: str) -> bool:
 
 
 def _grant_around(path: str, protected: Sequence[str]) -> list[str]:
-    """``path`` itself if it holds no protected path, else its children, recursively."""
+    """``path`` itself if it holds no protected path, else its children, recursively.
+
+    Links are resolved first: Landlock grants the inode a path opens, so a link such as a
+    virtual environment's ``lib64 -> lib`` would otherwise grant what it points to, protected
+    paths included."""
+    path = os.path.realpath(path)
     if any(_is_within(path, guarded) for guarded in protected):
         return []
     if not any(_is_within(guarded, path) for guarded in protected):
