@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="grade again what an earlier run of the same lab version graded (default: resume)")
     batch.add_argument("--no-solution-check", dest="solution_check", action="store_false",
                        help="skip grading the lab's own solution first (not recommended)")
+    check = commands.add_parser("check", help="grade the lab's own solution in the sandbox (is this environment right?)")
+    check.add_argument("assignment", help="assignment name, e.g. lab1_conv_pool")
+    check.add_argument("--course-dir", default=".", help="course folder (default: current folder)")
     merge = commands.add_parser("merge", help="combine the course folders of shards into one course")
     merge.add_argument("assignment", help="assignment name, e.g. lab1_conv_pool")
     merge.add_argument("shards", nargs="+", help="course folders of the shards")
@@ -56,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             print("note:", note)
         return 0
     try:
+        if args.command == "check":
+            grade_batch(args.assignment, course_root=args.course_dir, students=[], solution_check="force")
+            return 0
         if args.command == "merge":
             report = merge_shards(args.assignment, args.shards, course_root=args.course_dir,
                                   grades_csv=args.grades_csv, report_csv=args.report)

@@ -113,7 +113,7 @@ def grade_batch(
     workers: int | None = None,
     shard: str | tuple[int, int] | None = None,
     regrade: bool = False,
-    solution_check: bool = True,
+    solution_check: bool | str = True,
     progress: Callable[[str], None] | None = print,
 ) -> BatchReport:
     """Collect, autograde, give feedback on and export one assignment; never stop at a submission.
@@ -131,7 +131,8 @@ def grade_batch(
     regexp : str, optional
         Own ``named_regexp`` with ``student_id`` and ``file_id`` groups.
     students : sequence of str, optional
-        Grade only these students.
+        Grade only these students; an empty sequence grades none and exports nothing (with
+        ``solution_check``, the check alone: ``python -m grader check``).
     timeout : int, optional
         Seconds per cell, overriding the course configuration.
     config : traitlets.config.Config, optional
@@ -152,9 +153,10 @@ def grade_batch(
     regrade : bool, default False
         Grade again students already graded by an earlier run of the same lab version (by
         default they are skipped, so an interrupted batch resumes where it stopped).
-    solution_check : bool, default True
+    solution_check : bool or "force", default True
         Grade the lab's own solution first, in the same sandbox (once per lab version and
         environment); stop before any student's grade when it does not earn full marks.
+        ``"force"``: check again even when nothing is left to grade or a check passed before.
     progress : callable, optional
         Receives one line per event (``print`` by default; None for silence).
 
@@ -191,6 +193,7 @@ def grade_batch(
     if config is not None:
         cfg.merge(config)
     apply_safe_grading(cfg, course_root=root)
+    cfg.SolutionGate.enabled = False  # the batch checks the solution itself, once, below
     if timeout is not None:
         cfg.SafeExecute.timeout = timeout
     sandbox = cfg.SandboxKernelManager
@@ -245,6 +248,7 @@ def grade_batch(
     for student in resumed:
         results[student] = StudentResult.from_json(load_state(root, assignment, student)["result"])
     left = [student for student in todo if student not in results]
+    check_only = students is not None and not students  # no student named: the solution check alone
     if resumed:
         say(f"Resuming: {len(resumed)} submissions graded by an earlier run are kept ({len(left)} left; --regrade grades all)")
 
@@ -256,10 +260,11 @@ def grade_batch(
     with protect_course_files(root, readable=readable, enabled=plan.user is not None), warnings.catch_warnings():
         # nbgrader's gradebook trips SQLAlchemy's autoflush warning for new students; harmless
         warnings.simplefilter("ignore", SAWarning)
-        if left and solution_check:
+        if solution_check == "force" or ((left or check_only) and solution_check):
             check_solution(job, root=root, source=source, fingerprint=f"{fingerprint}:{settings_key}", plan=plan,
-                           settings=settings,
-                           force=regrade, say=say)
+                           settings=settings, force=regrade or solution_check == "force", say=say)
+        if check_only:
+            return BatchReport(assignment, [], plan, unmatched, "", "", time.monotonic() - started)
         if left:
             say(f"Grading {len(left)} submissions with {min(workers, len(left))} worker(s), "
                 f"{settings['OMP_NUM_THREADS']} thread(s) each")

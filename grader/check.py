@@ -22,15 +22,18 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 import nbformat
 from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool
 
 from grader import gradebook
 from grader.report import StudentResult
 from grader.sandbox import IsolationPlan, kernel_read_paths
 
-__all__ = ["SOLUTION_STUDENT", "SolutionCheckError", "check_solution", "environment_key"]
+__all__ = ["SOLUTION_STUDENT", "SolutionCheckError", "SolutionGate", "check_solution", "environment_key"]
 
 SOLUTION_STUDENT = "solution-check"
 CHECK_FOLDER = os.path.join(".grader", "check")
@@ -143,3 +146,32 @@ def check_solution(job, *, root: str, source: str, fingerprint: str, plan: Isola
         json.dump({"key": key, "fingerprint": fingerprint, "score": result.score, "seconds": result.seconds}, handle)
     say(f"Solution check: {result.score:g} / {result.max_score:g} in {result.seconds:.1f} s")
     return result
+
+
+class SolutionGate(NbGraderPreprocessor):
+    """First sanitising step of plain ``nbgrader autograde``: once per run and assignment, the
+    lab's own solution is graded in the sandbox (:func:`grader.batch.grade_batch` with no student);
+    when it falls short, every submission of the run fails with the reason before any grade is
+    written. ``python -m grader batch`` switches it off (it checks by itself)."""
+
+    enabled = Bool(True, help="Check the lab's own solution once per run of nbgrader autograde.").tag(config=True)
+    _verdicts: ClassVar[dict[tuple[str, str], str]] = {}
+
+    def preprocess(self, nb, resources):
+        if not self.enabled:
+            return nb, resources
+        from grader.batch import grade_batch
+
+        assignment = resources.get("nbgrader", {}).get("assignment")
+        root = self.config.CourseDirectory.get("root") or os.getcwd()
+        key = (os.path.abspath(root), str(assignment))
+        if key not in SolutionGate._verdicts:
+            try:
+                grade_batch(assignment, course_root=root, students=[], solution_check=True,
+                            progress=lambda line: self.log.info("%s", line))
+                SolutionGate._verdicts[key] = ""
+            except SolutionCheckError as error:
+                SolutionGate._verdicts[key] = str(error)
+        if SolutionGate._verdicts[key]:
+            raise SolutionCheckError(SolutionGate._verdicts[key].replace("grade_batch: ", "nbgrader autograde: ", 1))
+        return nb, resources

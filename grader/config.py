@@ -32,6 +32,7 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config, PyFileConfigLoader
 
+from grader.check import SolutionGate
 from grader.execute import SafeExecute
 from grader.feedback import HideHiddenTests
 from grader.restore import RestoreLockedCells
@@ -65,6 +66,8 @@ def load_course_config(course_root: str) -> Config:
 def apply_safe_grading(config: Config, *, course_root: str | None = None) -> Config:
     """Switch nbgrader's autograde and feedback steps to the hardened pipeline; return ``config``.
 
+    * first, once per run: the lab's own solution must earn full marks in the sandbox
+      (:class:`grader.check.SolutionGate`);
     * sanitising: restore deleted locked/test cells (:class:`grader.restore.RestoreLockedCells`)
       before nbgrader's own restoration of edited ones;
     * execution: :class:`grader.execute.SafeExecute` (sandboxed kernels, recovery from hung or
@@ -81,7 +84,7 @@ def apply_safe_grading(config: Config, *, course_root: str | None = None) -> Con
     """
     root = course_root or config.CourseDirectory.get("root") or os.getcwd()
     config.Autograde.sanitize_preprocessors = [
-        ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreLockedCells, OverwriteCells, CheckCellMetadata,
+        SolutionGate, ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreLockedCells, OverwriteCells, CheckCellMetadata,
     ]
     config.Autograde.autograde_preprocessors = [
         SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
