@@ -279,8 +279,12 @@ def grade_batch(
                 result.score, result.max_score, result.cell_scores = gradebook.scores(
                     coursedir.db_url, coursedir.course_id, assignment, student)
             else:  # the single writer of the course gradebook
-                gradebook.copy_submission(gradebook.db_url(job.scratch_db(student)), coursedir.db_url,
-                                          coursedir.course_id, assignment, student)
+                try:
+                    gradebook.copy_submission(gradebook.db_url(job.scratch_db(student)), coursedir.db_url,
+                                              coursedir.course_id, assignment, student)
+                except Exception as error:  # noqa: BLE001 - e.g. a gradebook made from another lab version
+                    result.status = "error"
+                    result.reasons.append(f"grade not recorded in {coursedir.db_url}: {type(error).__name__}: {error}")
             if os.path.exists(job.scratch_db(student)):
                 os.unlink(job.scratch_db(student))
             results[student] = result

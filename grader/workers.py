@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from traitlets.config import Config
 from grader import gradebook
 from grader.intake import triage
 from grader.report import StudentResult, error_summary, kernel_events, write_stub_feedback
+from grader.sandbox import _kill_leftovers
 
 __all__ = ["GradingJob", "default_workers", "grade_student", "run_workers", "thread_settings"]
 
@@ -130,10 +132,13 @@ def grade_student(job: GradingJob, student: str) -> StudentResult:
     return result
 
 
-def _serve(connection, job: GradingJob, settings: Mapping[str, str]) -> None:
+def _serve(connection, job: GradingJob, settings: Mapping[str, str], sandboxes: str) -> None:
     """A worker's loop: receive a student, send back the result; ``None`` ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.update(settings)
+    config = copy.deepcopy(job.config)
+    config.SandboxKernelManager.scratch_parent = sandboxes  # the parent cleans up after a dead worker
+    job = dataclasses.replace(job, config=config)
     while True:
         try:
             student = connection.recv()
@@ -148,7 +153,13 @@ def _serve(connection, job: GradingJob, settings: Mapping[str, str]) -> None:
 class _Worker:
     process: Any
     connection: Any
+    sandboxes: str
     student: str | None = None
+
+    def clean(self) -> None:
+        """Kill what a dead worker's kernels left running, remove their scratch folders."""
+        _kill_leftovers(self.sandboxes)
+        shutil.rmtree(self.sandboxes, ignore_errors=True)
 
 
 def _death_reason(exitcode: int | None) -> str:
@@ -169,12 +180,16 @@ def run_workers(job: GradingJob, students: Sequence[str], *, workers: int,
     pending = collections.deque(students)
     team: list[_Worker] = []
 
+    parent = job.config.SandboxKernelManager.get("scratch_parent") or None
+
     def start() -> _Worker:
         ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, job, settings), daemon=True)
+        sandboxes = tempfile.mkdtemp(prefix="grader-worker-", dir=parent)
+        os.chmod(sandboxes, 0o711)  # a kernel running as another user reaches its own scratch folder
+        process = context.Process(target=_serve, args=(theirs, job, settings, sandboxes), daemon=True)
         process.start()
         theirs.close()
-        return _Worker(process, ours)
+        return _Worker(process, ours, sandboxes)
 
     try:
         team = [start() for _ in range(min(max(workers, 1), len(pending)))]
@@ -193,6 +208,7 @@ def run_workers(job: GradingJob, students: Sequence[str], *, workers: int,
                     result = worker.connection.recv()
                 except (EOFError, OSError):
                     worker.process.join(5)
+                    worker.clean()
                     yield student, None, _death_reason(worker.process.exitcode)
                     team[index] = start() if pending else worker
                     continue
@@ -206,3 +222,4 @@ def run_workers(job: GradingJob, students: Sequence[str], *, workers: int,
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join()
+            worker.clean()

@@ -648,6 +648,34 @@ def test_solution_check_stops_before_any_grade(course):
     assert gradebook_rows(course, "toy") == before
     assert not os.path.exists(os.path.join(course, "autograded", "sam"))
 
+    # plain `nbgrader autograde` with the same environment: the same check, once per run
+    import subprocess
+    import sys
+
+    shipped = os.path.join(course, "nbgrader_config.py")
+    with open(shipped) as handle:
+        original = handle.read()
+    try:
+        with open(shipped, "a") as handle:
+            handle.write(f"c.SandboxKernelManager.protected_paths.append({os.path.dirname(numpy.__file__)!r})\n")
+        bin_dir = os.path.dirname(sys.executable)
+        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+        done = subprocess.run([os.path.join(bin_dir, "nbgrader"), "autograde", "toy", "--student", "sam", "--force"],
+                              cwd=course, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        with open(shipped, "w") as handle:
+            handle.write(original)
+    assert done.returncode != 0
+    assert "solution of toy scores 0 / 5" in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
+    # nbgrader records the submission (no score) before any preprocessor runs; no score is written
+    assert {student: score for student, score in gradebook_rows(course, "toy").items() if student != "sam"} == before
+    with sqlite3.connect(os.path.join(course, "gradebook.db")) as db:
+        scored = db.execute(
+            "select count(*) from grade join submitted_notebook on grade.notebook_id = submitted_notebook.id "
+            "join submitted_assignment on submitted_notebook.assignment_id = submitted_assignment.id "
+            "where submitted_assignment.student_id = 'sam' and grade.auto_score is not null").fetchone()[0]
+    assert scored == 0
+
 
 def test_shards_merged_equal_one_run(course, tmp_path):
     """The same download graded in one run (2 workers) and as 3 shards, each in its own process
@@ -697,8 +725,8 @@ def test_shards_merged_equal_one_run(course, tmp_path):
                                           row["restored_cells"]) for row in csv.DictReader(handle)}
         with sqlite3.connect(os.path.join(root, "gradebook.db")) as db:
             cells = db.execute(
-                "select submitted_assignment.student_id, grade_cell.name, grade.auto_score from grade "
-                "join grade_cell on grade.cell_id = grade_cell.id join submitted_notebook on grade.notebook_id = "
+                "select submitted_assignment.student_id, base_cell.name, grade.auto_score from grade "
+                "join base_cell on grade.cell_id = base_cell.id join submitted_notebook on grade.notebook_id = "
                 "submitted_notebook.id join submitted_assignment on submitted_notebook.assignment_id = "
                 "submitted_assignment.id order by 1, 2").fetchall()
         pages = {student: os.path.isfile(os.path.join(root, "feedback", student, "toy", "toy.html")) for student in files}
