@@ -66,7 +66,8 @@ def _course(labs: list[str], toy: bool) -> str:
     return root
 
 
-def bench(assignment: str, root: str, copies: int, *, workers: int = 1, kinds=("correct", "untouched")) -> dict:
+def bench(assignment: str, root: str, copies: int, *, workers: int = 1, kinds=("correct", "untouched"),
+          timeout: int | None = None) -> dict:
     source = nbformat.read(os.path.join(root, "solutions", assignment, f"{assignment}.ipynb"), as_version=4)
     release = nbformat.read(os.path.join(root, "labs", assignment, f"{assignment}.ipynb"), as_version=4)
     solution = corpus.solution_submission(source, release)
@@ -76,11 +77,12 @@ def bench(assignment: str, root: str, copies: int, *, workers: int = 1, kinds=("
             files[f"{kind}{index:02d}"] = {f"{assignment}.ipynb": solution if kind == "correct" else release}
     download = corpus.write_download(os.path.join(root, f"{assignment}-bench.zip"), files)
     started = time.perf_counter()
-    grade_batch(assignment, course_root=root, students=[], solution_check="force", progress=None)  # the check alone
+    grade_batch(assignment, course_root=root, students=[], solution_check="force", progress=None,  # the check alone
+                timeout=timeout)
     check = time.perf_counter() - started
     started = time.perf_counter()
     report = grade_batch(assignment, [download], course_root=root, progress=None, workers=workers, regrade=True,
-                         solution_check=False)
+                         solution_check=False, timeout=timeout)
     total = time.perf_counter() - started
     seconds = {kind: [r.seconds for r in report.results if r.student.startswith(kind)] or [float("nan")]
                for kind in ("correct", "untouched")}
@@ -106,6 +108,7 @@ def main() -> None:
     parser.add_argument("--toy", action="store_true", help="measure only the numpy toy assignment (fixed costs)")
     parser.add_argument("--parallel-lab", default="lab1_conv_pool", help="lab (or toy) of the 1-against-2-workers batch")
     parser.add_argument("--parallel-copies", type=int, default=16, help="its submissions (0: skip it)")
+    parser.add_argument("--timeout", type=int, help="seconds per cell (default: the course's 60; raise it on a busy machine)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     labs = [] if args.toy else (args.labs or _labs())
@@ -116,10 +119,11 @@ def main() -> None:
     rows, speed = [], {}
     try:
         for workers in (1, 2) if parallel else ():
-            speed[workers] = bench(parallel[0], root, args.parallel_copies, workers=workers, kinds=("correct",))
+            speed[workers] = bench(parallel[0], root, args.parallel_copies, workers=workers, kinds=("correct",),
+                                   timeout=args.timeout)
             print(f"  {parallel[0]} x {args.parallel_copies}, {workers} worker(s): {speed[workers]['batch_s']:.0f} s", flush=True)
         for name in ["toy"] + ([] if args.toy else labs):
-            rows.append(bench(name, root, args.copies))
+            rows.append(bench(name, root, args.copies, timeout=args.timeout))
             print(f"  {name}: {rows[-1]['batch_s_per_submission']:.1f} s per submission", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
