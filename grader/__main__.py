@@ -1,4 +1,5 @@
-"""Command line: ``python -m grader batch ASSIGNMENT DOWNLOAD...`` and ``python -m grader sandbox``."""
+"""Command line: ``python -m grader batch ASSIGNMENT DOWNLOAD...``, ``python -m grader merge ASSIGNMENT SHARD...``
+and ``python -m grader sandbox``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 
 from grader.batch import LMS_PATTERNS, grade_batch
 from grader.sandbox import detect_isolation
+from grader.shard import merge_shards
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,10 +27,25 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--regexp", help="own nbgrader named_regexp with student_id and file_id groups")
     batch.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
     batch.add_argument("--timeout", type=int, help="seconds per cell (default: the course configuration)")
-    batch.add_argument("--grades-csv", help="where grades.csv goes (default: course folder)")
+    batch.add_argument("--grades-csv", help="where the grades CSV goes (default: grades-ASSIGNMENT.csv in the course folder)")
     batch.add_argument("--report", help="where the per-student report goes")
     batch.add_argument("--require-isolation", action="store_true",
                        help="refuse to grade without Landlock or a separate kernel user")
+    batch.add_argument("--workers", type=int, help="submissions graded at once (default: this machine's cores)")
+    batch.add_argument("--shard", help="grade only share K of N of the students (K/N, 0 <= K < N); see `merge`")
+    batch.add_argument("--regrade", action="store_true",
+                       help="grade again what an earlier run of the same lab version graded (default: resume)")
+    batch.add_argument("--no-solution-check", dest="solution_check", action="store_false",
+                       help="skip grading the lab's own solution first (not recommended)")
+    check = commands.add_parser("check", help="grade the lab's own solution in the sandbox (is this environment right?)")
+    check.add_argument("assignment", help="assignment name, e.g. lab1_conv_pool")
+    check.add_argument("--course-dir", default=".", help="course folder (default: current folder)")
+    merge = commands.add_parser("merge", help="combine the course folders of shards into one course")
+    merge.add_argument("assignment", help="assignment name, e.g. lab1_conv_pool")
+    merge.add_argument("shards", nargs="+", help="course folders of the shards")
+    merge.add_argument("--course-dir", default=".", help="course receiving the merge (default: current folder)")
+    merge.add_argument("--grades-csv", help="where the grades CSV goes (default: grades-ASSIGNMENT.csv in the course)")
+    merge.add_argument("--report", help="where the per-student report goes")
     commands.add_parser("sandbox", help="show which sandbox layers this machine gives kernels")
     return parser
 
@@ -42,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
             print("note:", note)
         return 0
     try:
+        if args.command == "check":
+            grade_batch(args.assignment, course_root=args.course_dir, students=[], solution_check="force")
+            return 0
+        if args.command == "merge":
+            report = merge_shards(args.assignment, args.shards, course_root=args.course_dir,
+                                  grades_csv=args.grades_csv, report_csv=args.report)
+            return 1 if any(result.status == "error" for result in report.results) else 0
         report = grade_batch(
             args.assignment,
             args.archives,
@@ -53,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             grades_csv=args.grades_csv,
             report_csv=args.report,
             require_isolation=args.require_isolation,
+            workers=args.workers,
+            shard=args.shard,
+            regrade=args.regrade,
+            solution_check=args.solution_check,
         )
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -47,11 +47,11 @@ __all__ = [
     "IsolationPlan",
     "SandboxKernelManager",
     "detect_isolation",
+    "kernel_read_paths",
     "protect_course_files",
 ]
 
 BOOT_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel_boot.py")
-POLICY_VARIABLE = "GRADER_SANDBOX_POLICY"
 
 # System locations a Python kernel reads from; anything containing a protected path is granted
 # around that path (its other children), never as a whole.
@@ -70,46 +70,21 @@ ENV_PASSTHROUGH = (
 )
 
 
-# Runs inside the kernel at start-up (an IPython startup file in the scratch folder): stops a
-# printing loop at the source, so a cell's output never reaches the grader as one huge message.
-# Student code can undo it; the grader trims outputs again on its side.
-KERNEL_STARTUP = """\
-def _grader_cap_streams():
-    import os
-    import sys
+# Runs inside the kernel at start-up (copied as an IPython startup file into the scratch folder).
+KERNEL_STARTUP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel_startup.py")
 
-    limit = int(os.environ.get("GRADER_CELL_OUTPUT_LIMIT", "200000"))
-    state = {"used": 0, "noted": False}
-
-    def capped(write):
-        def write_capped(text):
-            if not isinstance(text, str):
-                return write(text)
-            room = limit - state["used"]
-            if room <= 0:
-                if not state["noted"]:
-                    state["noted"] = True
-                    write("\\n[grader: output truncated here; the rest was not kept]\\n")
-                return len(text)
-            state["used"] += min(len(text), room)
-            write(text[:room])
-            return len(text)
-
-        return write_capped
-
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name, None)
-        if stream is not None and hasattr(stream, "write"):
-            stream.write = capped(stream.write)
-
-    def reset(*args):
-        state["used"], state["noted"] = 0, False
-
-    get_ipython().events.register("pre_run_cell", reset)
-
-
-_grader_cap_streams()
-del _grader_cap_streams
+# Prints, from the kernel's interpreter started as the grader starts kernels (``-I``), every
+# place an import can read from: sys.path and the folders of editable installs (setuptools'
+# finders map package names to source folders anywhere on disk).
+_IMPORT_PROBE = r"""
+import json, sys
+paths = [entry for entry in sys.path if entry]
+for finder in sys.meta_path:
+    module = sys.modules.get(getattr(finder, "__module__", "") or "")
+    paths += list(getattr(module, "MAPPING", {}).values())
+    for folders in getattr(module, "NAMESPACES", {}).values():
+        paths += list(folders)
+print(json.dumps(paths))
 """
 
 
@@ -175,6 +150,9 @@ def _boot_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+POLICY_VARIABLE = _boot_module().POLICY_VARIABLE  # the policy's one definition is the boot script's
 
 
 def _landlock_abi() -> int:
@@ -281,7 +259,12 @@ def _is_within(path: str, root: str) -> bool:
 
 
 def _grant_around(path: str, protected: Sequence[str]) -> list[str]:
-    """``path`` itself if it holds no protected path, else its children, recursively."""
+    """``path`` itself if it holds no protected path, else its children, recursively.
+
+    Links are resolved first: Landlock grants the inode a path opens, so a link such as a
+    virtual environment's ``lib64 -> lib`` would otherwise grant what it points to, protected
+    paths included."""
+    path = os.path.realpath(path)
     if any(_is_within(path, guarded) for guarded in protected):
         return []
     if not any(_is_within(guarded, path) for guarded in protected):
@@ -296,10 +279,39 @@ def _grant_around(path: str, protected: Sequence[str]) -> list[str]:
     return granted
 
 
-def _python_paths(packages: Sequence[str]) -> list[str]:
+@functools.cache
+def _importable_paths() -> tuple[str, ...]:
+    """Where the kernel's interpreter imports from (sys.path and editable installs)."""
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", _IMPORT_PROBE], capture_output=True, text=True,
+                              timeout=120, env={"PATH": os.defpath})
+        found = json.loads(done.stdout) if done.returncode == 0 else []
+    except (OSError, subprocess.SubprocessError, ValueError):
+        found = []
+    return tuple(found)
+
+
+def kernel_read_paths(packages: Sequence[str] = ()) -> list[str]:
+    """Every path the kernel may read to import what the course's interpreter can import.
+
+    The Python installation (prefixes), every ``sys.path`` entry of the interpreter as kernels
+    start it (``-I``: site-packages, ``.pth`` paths), the source folders of editable installs
+    wherever they are, and the folders of ``packages``; nothing else.
+
+    Parameters
+    ----------
+    packages : sequence of str
+        Importable package names whose folders are added (``kernel_packages``).
+
+    Returns
+    -------
+    list of str
+        Existing real paths, sorted, without duplicates.
+    """
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     paths.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
     paths.update(site.getsitepackages())
+    paths.update(_importable_paths())
     for name in packages:
         spec = importlib.util.find_spec(name)
         if spec is None:
@@ -308,7 +320,7 @@ def _python_paths(packages: Sequence[str]) -> list[str]:
             paths.update(spec.submodule_search_locations)
         elif spec.origin:
             paths.add(spec.origin)
-    return sorted(os.path.realpath(path) for path in paths if path and os.path.exists(path))
+    return sorted({os.path.realpath(path) for path in paths if path and os.path.exists(path)})
 
 
 def _copy_student_files(source: str, target: str, *, exclude: Sequence[str], max_bytes: int) -> list[str]:
@@ -399,8 +411,7 @@ class SandboxKernelManager(AsyncKernelManager):
         for sub in ("tmp", ".config", ".cache", os.path.join(".ipython", "profile_default", "startup")):
             os.makedirs(os.path.join(self._scratch, sub), exist_ok=True)
         startup = os.path.join(self._scratch, ".ipython", "profile_default", "startup", "00-grader.py")
-        with open(startup, "w", encoding="utf-8") as handle:
-            handle.write(KERNEL_STARTUP)
+        shutil.copyfile(KERNEL_STARTUP, startup)
         if plan.user is not None:
             os.chmod(self._sandbox_root, 0o711)
             for folder, dirnames, filenames in os.walk(self._scratch):
@@ -435,7 +446,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def _policy(self) -> dict[str, Any]:
         plan = self.plan
         protected = [os.path.realpath(path) for path in self.protected_paths]
-        allow_read = _python_paths(self.kernel_packages) + [os.path.realpath(p) for p in self.extra_read_paths]
+        allow_read = kernel_read_paths(self.kernel_packages) + [os.path.realpath(p) for p in self.extra_read_paths]
         guarded = protected + list(SECRET_SYSTEM_PATHS)
         landlock_read: list[str] = []
         for path in [*SYSTEM_READ_PATHS, *allow_read]:

@@ -9,6 +9,7 @@ sandbox, so each graded submission costs a kernel start (1-3 s) plus its cells.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import sqlite3
@@ -22,7 +23,8 @@ from traitlets.config import Config
 
 from grader import grade_batch
 from grader.__main__ import main as grader_main
-from grader.batch import LMS_PATTERNS, AnyFileCollector, FolderCollector, _folder_prefixes, suspicious_code
+from grader.batch import LMS_PATTERNS, AnyFileCollector, FolderCollector, suspicious_code
+from grader.collect import _folder_prefixes
 from grader.execute import TRUNCATION_NOTE, cap_cell_outputs
 from grader.feedback import HIDDEN_NOTE, HideHiddenTests
 from grader.restore import restore_missing_cells
@@ -497,3 +499,257 @@ def test_lab_corpus(course, lab):
     for result in results.values():
         assert result.feedback and os.path.isfile(result.feedback)
     print(f"\n{lab}: {done}\n{report.table()}")
+
+
+# ---------------------------------------------------------------- many workers, resume, shards, environment
+
+
+def test_shards_split_every_student_into_exactly_one():
+    from grader.shard import in_shard, parse_shard, shard_of
+
+    students = [f"s{index:04d}" for index in range(600)] + ["alice", "bob@uni.edu", "x.y-z"]
+    for count in (1, 2, 3, 7):
+        owners = {student: [k for k in range(count) if in_shard(student, k, count)] for student in students}
+        assert all(len(found) == 1 for found in owners.values())
+        assert all(shard_of(student, count) == found[0] for student, found in owners.items())
+        sizes = [sum(found == [k] for found in owners.values()) for k in range(count)]
+        assert min(sizes) > len(students) / count * 0.7  # the hash spreads students evenly
+    assert shard_of("alice", 3) == int.from_bytes(__import__("hashlib").sha256(b"alice").digest()[:8], "big") % 3
+    assert parse_shard("2/3") == (2, 3) and parse_shard((0, 1)) == (0, 1) and parse_shard(None) == (0, 1)
+    for bad in ("3/3", "-1/2", "1", "a/b", "1/0"):
+        with pytest.raises(ValueError, match="shard must be 'K/N'"):
+            parse_shard(bad)
+
+
+def test_progress_bar_counts_rate_and_time_left():
+    from grader.report import Progress
+
+    now = [0.0]
+    bar = Progress(4, width=8, stream=open(os.devnull, "w"), clock=lambda: now[0])
+    now[0] = 30.0
+    assert bar.step() == "[##......] 1/4 2.0/min, 00:01:30 left"
+    now[0] = 60.0
+    assert bar.step(3) == "[########] 4/4 4.0/min, 00:00:00 left"
+
+
+def test_kernels_may_read_every_import_path_and_nothing_else_of_the_course():
+    """cnnkit and grader are editable installs of this repository: their folders are readable,
+    the rest of the repository (solutions, tests, the gradebook) is not."""
+    import importlib.util
+    import site
+
+    from grader.sandbox import kernel_read_paths
+
+    paths = kernel_read_paths()
+    for package in ("cnnkit", "numpy", "nbformat"):
+        folder = os.path.realpath(os.path.dirname(importlib.util.find_spec(package).origin))
+        assert any(folder == path or folder.startswith(path + os.sep) for path in paths), package
+    assert all(os.path.realpath(entry) in paths for entry in site.getsitepackages() if os.path.isdir(entry))
+    repo = os.path.realpath(REPO)
+    inside = {os.path.relpath(path, repo) for path in paths if path.startswith(repo + os.sep)}
+    assert inside <= {"cnnkit", "grader", ".venv"} | {p for p in inside if p.startswith(".venv" + os.sep)}, inside
+
+
+def test_deploy_recipes_are_valid():
+    import subprocess
+
+    import yaml
+
+    for name in ("grade-job.yaml", "merge-job.yaml"):
+        with open(os.path.join(REPO, "deploy", "k8s", name)) as handle:
+            job = yaml.safe_load(handle)
+        assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job", name
+        pod = job["spec"]["template"]["spec"]
+        assert pod["restartPolicy"] in ("Never", "OnFailure") and pod["containers"][0]["image"], name
+        script = pod["containers"][0]["args"][0]
+        assert ("grader batch" if name.startswith("grade") else "grader merge") in script, name
+    grade = yaml.safe_load(open(os.path.join(REPO, "deploy", "k8s", "grade-job.yaml")))
+    assert grade["spec"]["completionMode"] == "Indexed"
+    assert "--shard \"${SHARD}/${SHARDS}\"" in grade["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert "JOB_COMPLETION_INDEX" in grade["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    for name in ("grade.sbatch", "merge.sbatch"):
+        path = os.path.join(REPO, "deploy", "slurm", name)
+        done = subprocess.run(["bash", "-n", path], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "#SBATCH" in open(path).read()
+    assert "SLURM_ARRAY_TASK_ID" in open(os.path.join(REPO, "deploy", "slurm", "grade.sbatch")).read()
+
+
+def submit(root: str, student: str, nb, assignment: str = "toy") -> None:
+    folder = os.path.join(root, "submitted", student, assignment)
+    os.makedirs(folder, exist_ok=True)
+    nbformat.write(nb, os.path.join(folder, f"{assignment}.ipynb"))
+
+
+def test_resume_grades_only_what_is_new_and_regrade_forces(course):
+    source, release = notebooks(course, "toy")
+    solution = corpus.solution_submission(source, release)
+    submit(course, "rita", solution)
+    submit(course, "ravi", release)
+    config = short_timeouts()
+    first = grade_batch("toy", course_root=course, students=["rita", "ravi"], config=config, workers=2, progress=None)
+    assert {r.student: r.score for r in first.results} == {"rita": 5.0, "ravi": 0.0} and not first.resumed
+    again = grade_batch("toy", course_root=course, students=["rita", "ravi"], config=config, progress=None)
+    assert sorted(again.resumed) == ["ravi", "rita"]
+    assert {r.student: (r.score, r.cell_scores) for r in again.results} == {
+        r.student: (r.score, r.cell_scores) for r in first.results}
+    submit(course, "ravi", solution)  # a new upload is graded again, the other one is not
+    third = grade_batch("toy", course_root=course, students=["rita", "ravi"], config=config, progress=None)
+    assert third.resumed == ["rita"] and third.by_student()["ravi"].score == 5.0
+    assert gradebook_rows(course, "toy")["ravi"] == 5.0
+    forced = grade_batch("toy", course_root=course, students=["rita"], config=config, regrade=True, progress=None)
+    assert forced.resumed == [] and forced.by_student()["rita"].score == 5.0
+    other = short_timeouts(loop=LOOP_TIMEOUT + 1)  # other settings: graded again
+    assert grade_batch("toy", course_root=course, students=["rita"], config=other, progress=None).resumed == []
+    # each lab has its own grades file
+    assert os.path.basename(forced.grades_csv) == "grades-toy.csv"
+
+
+def test_dead_worker_costs_only_its_submission(course, monkeypatch):
+    import signal
+
+    from grader import workers
+
+    source, release = notebooks(course, "toy")
+    solution = corpus.solution_submission(source, release)
+    for student in ("wally", "wanda", "willa"):
+        submit(course, student, solution)
+    real = workers.grade_student
+
+    def dies_on_wanda(job, student):  # as if the kernel's memory took the worker down with it
+        if student == "wanda":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(job, student)
+
+    monkeypatch.setattr(workers, "grade_student", dies_on_wanda)
+    report = grade_batch("toy", course_root=course, students=["wally", "wanda", "willa"], config=short_timeouts(),
+                         workers=2, regrade=True, progress=None)
+    results = report.by_student()
+    assert results["wally"].score == results["willa"].score == 5.0
+    assert results["wanda"].status == "error" and results["wanda"].score == 0
+    assert "SIGKILL" in results["wanda"].reasons[0], results["wanda"].reasons
+    assert gradebook_rows(course, "toy")["wanda"] == 0 and os.path.isfile(results["wanda"].feedback)
+
+
+def test_solution_check_stops_before_any_grade(course):
+    """A sandbox that cannot read numpy (as one that could not read an editable cnnkit): the
+    lab's own solution fails, the batch stops before any student's grade and says why."""
+    import numpy
+
+    from grader.check import SolutionCheckError
+
+    source, release = notebooks(course, "toy")
+    submit(course, "sam", corpus.solution_submission(source, release))
+    before = gradebook_rows(course, "toy")
+    config = short_timeouts()
+    config.SandboxKernelManager.protected_paths = [os.path.dirname(numpy.__file__)]
+    with pytest.raises(SolutionCheckError, match=r"(?s)solution of toy scores 0 / 5.*test_double: 0 / 1.*Error"):
+        grade_batch("toy", course_root=course, students=["sam"], config=config, progress=None)
+    assert gradebook_rows(course, "toy") == before
+    assert not os.path.exists(os.path.join(course, "autograded", "sam"))
+
+    # plain `nbgrader autograde` with the same environment: the same check, once per run
+    import subprocess
+    import sys
+
+    shipped = os.path.join(course, "nbgrader_config.py")
+    with open(shipped) as handle:
+        original = handle.read()
+    try:
+        with open(shipped, "a") as handle:
+            handle.write(f"c.SandboxKernelManager.protected_paths.append({os.path.dirname(numpy.__file__)!r})\n")
+        bin_dir = os.path.dirname(sys.executable)
+        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+        done = subprocess.run([os.path.join(bin_dir, "nbgrader"), "autograde", "toy", "--student", "sam", "--force"],
+                              cwd=course, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        with open(shipped, "w") as handle:
+            handle.write(original)
+    assert done.returncode != 0
+    assert "solution of toy scores 0 / 5" in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
+    # nbgrader records the submission (no score) before any preprocessor runs; no score is written
+    assert {student: score for student, score in gradebook_rows(course, "toy").items() if student != "sam"} == before
+    with sqlite3.connect(os.path.join(course, "gradebook.db")) as db:
+        scored = db.execute(
+            "select count(*) from grade join submitted_notebook on grade.notebook_id = submitted_notebook.id "
+            "join submitted_assignment on submitted_notebook.assignment_id = submitted_assignment.id "
+            "where submitted_assignment.student_id = 'sam' and grade.auto_score is not null").fetchone()[0]
+    assert scored == 0
+
+
+def test_shards_merged_equal_one_run(course, tmp_path):
+    """The same download graded in one run (2 workers) and as 3 shards, each in its own process
+    on its own copy of the course, then merged: the same result for every student."""
+    import subprocess
+    import sys
+
+    source, release = notebooks(course, "toy")
+    solution = corpus.solution_submission(source, release)
+    defects, predicted, _ = corpus.defects_submission(source, release)
+    partial = corpus.solution_submission(source, release)
+    next(c for c in partial.cells if corpus._id(c) == "total").source = corpus.EXCEPTION
+    files = {"ann": {"toy.ipynb": solution}, "ben": {"toy.ipynb": release}, "cat": {"toy.ipynb": defects},
+             "dan": {"notes.txt": b"no notebook"}, "eve": {"toy.ipynb": partial}, "fay": {"toy.ipynb": solution}}
+    download = corpus.write_download(str(tmp_path / "download.zip"), files)
+
+    def fresh(name: str) -> str:
+        root = str(tmp_path / name)
+        os.makedirs(os.path.join(root, "solutions"))
+        shutil.copytree(os.path.join(course, "solutions", "toy"), os.path.join(root, "solutions", "toy"))
+        nbgrader_config(root)
+        with open(os.path.join(root, "nbgrader_config.py"), "a") as handle:  # the corpus's short loop time-out
+            handle.write(f"c.SafeExecute.timeout = {CELL_TIMEOUT}\nc.SafeExecute.notebook_timeout = 300\n"
+                         f"c.SafeExecute.timeout_func = lambda cell: {LOOP_TIMEOUT} if cell.source.startswith("
+                         f"({corpus.ENDLESS_LOOP!r}, {corpus.STUBBORN_LOOP!r})) else {CELL_TIMEOUT}\n")
+        return root
+
+    whole = fresh("whole")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    command = [sys.executable, "-m", "grader", "batch", "toy", download, "--workers", "1"]
+    shards = [fresh(f"shard{k}") for k in range(3)]
+    running = [subprocess.Popen(command + ["--course-dir", root, "--shard", f"{k}/3"], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for k, root in enumerate(shards)]
+    one = subprocess.run(command[:-1] + ["2", "--course-dir", whole], cwd=REPO, env=env, capture_output=True, text=True)
+    logs = [process.communicate(timeout=600)[0] for process in running]
+    assert one.returncode == 0, one.stdout[-3000:] + one.stderr[-3000:]
+    assert all(process.returncode == 0 for process in running), "\n".join(log[-2000:] for log in logs)
+    merged = fresh("merged")
+    assert grader_main(["merge", "toy", *shards, "--course-dir", merged]) == 0
+
+    def outcome(root):
+        with open(os.path.join(root, "grades-toy.csv")) as handle:
+            grades = {row["student_id"]: (row["score"], row["max_score"]) for row in csv.DictReader(handle)}
+        with open(os.path.join(root, "grading-report-toy.csv")) as handle:
+            report = {row["student_id"]: (row["status"], row["score"], row["reasons"], row["review_flags"],
+                                          row["restored_cells"]) for row in csv.DictReader(handle)}
+        with sqlite3.connect(os.path.join(root, "gradebook.db")) as db:
+            cells = db.execute(
+                "select submitted_assignment.student_id, base_cell.name, grade.auto_score from grade "
+                "join base_cell on grade.cell_id = base_cell.id join submitted_notebook on grade.notebook_id = "
+                "submitted_notebook.id join submitted_assignment on submitted_notebook.assignment_id = "
+                "submitted_assignment.id order by 1, 2").fetchall()
+        pages = {student: os.path.isfile(os.path.join(root, "feedback", student, "toy", "toy.html")) for student in files}
+        return grades, report, cells, pages
+
+    grades, report, cells, pages = outcome(whole)
+    assert set(grades) == set(files) and all(pages.values())
+    assert grades["ann"] == ("5.0", "5.0") and grades["ben"][0] == "0.0" and report["dan"][0] == "missing"
+    assert {name: score for student, name, score in cells if student == "cat"} == predicted
+    sharded = outcome(merged)
+    for student in files:  # student by student: grades, report row, every cell, feedback page
+        assert sharded[0][student] == grades[student], student
+        assert sharded[1][student] == report[student], student
+        assert [row for row in sharded[2] if row[0] == student] == [row for row in cells if row[0] == student], student
+        assert sharded[3][student], student
+    # shards graded from another version of the lab are refused
+    manifest = os.path.join(shards[1], ".grader", "batch-toy.json")
+    with open(manifest) as handle:
+        data = json.load(handle)
+    data["fingerprint"] = "0" * 64
+    with open(manifest, "w") as handle:
+        json.dump(data, handle)
+    with pytest.raises(ValueError, match="different versions"):
+        from grader.shard import merge_shards
+
+        merge_shards("toy", shards, course_root=str(tmp_path / "merged"), progress=None)
