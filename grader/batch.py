@@ -41,6 +41,7 @@ from traitlets.config import Config
 from grader.config import apply_safe_grading, load_course_config
 from grader.restore import grade_id, missing_cell_ids, restorable_cells
 from grader.sandbox import IsolationPlan, SandboxKernelManager, detect_isolation, protect_course_files
+from grader.tamper import SUSPICIOUS, released_notebook, runtime_findings, suspicious_code  # noqa: F401 - re-exported
 
 __all__ = ["LMS_PATTERNS", "BatchReport", "StudentResult", "grade_batch", "suspicious_code"]
 
@@ -59,36 +60,6 @@ LMS_PATTERNS = {
 }
 IGNORED_UPLOADS = ("__MACOSX", ".DS_Store", "Thumbs.db", "._*", ".ipynb_checkpoints")
 MAX_NOTEBOOK_BYTES = 100 << 20
-
-# Constructs that let code inside the kernel tamper with grading; flagged for a human to look at.
-SUSPICIOUS = {
-    "get_ipython": "uses get_ipython() (could change how later cells, tests included, run)",
-    "input_transformers": "changes IPython input transformers",
-    "events.register": "registers IPython event callbacks",
-    "sys.settrace": "installs a trace function",
-    "sys.setprofile": "installs a profile function",
-    "sys.addaudithook": "installs an audit hook",
-    "sys.modules": "edits sys.modules",
-    "builtins": "touches builtins",
-    "ctypes": "uses ctypes",
-    "_posixsubprocess": "uses _posixsubprocess",
-    "gc.get_objects": "walks the garbage collector",
-    "gc.get_referrers": "walks the garbage collector",
-    "sys._getframe": "inspects the calling frames (the tests)",
-    "inspect.stack": "inspects the calling frames (the tests)",
-    "inspect.currentframe": "inspects the calling frames (the tests)",
-    "linecache": "reads cached cell sources",
-    "_ih": "reads the input history (earlier cells, tests included)",
-    "clear_output": "clears outputs",
-    "os.kill": "sends signals",
-    "signal.signal": "installs signal handlers",
-    "setattr(np": "monkeypatches numpy",
-    "np.testing.": "touches numpy.testing",
-    "numpy.testing.": "touches numpy.testing",
-    "assert_allclose =": "replaces an assertion helper",
-    "allclose =": "replaces numpy.allclose",
-}
-
 
 @dataclasses.dataclass
 class StudentResult:
@@ -173,19 +144,6 @@ class FolderCollector(AnyFileCollector):
         if len(parts) < 2 or not STUDENT_ID.match(parts[0]):
             return None
         return {"student_id": parts[0], "file_id": "/".join(parts[1:])}
-
-
-def suspicious_code(nb: Any) -> list[str]:
-    """Reasons to look at a submission by hand: constructs in unlocked code cells that could
-    tamper with the tests running in the same kernel."""
-    found = []
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code" or cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
-            continue
-        for needle, reason in SUSPICIOUS.items():
-            if needle in cell.get("source", "") and reason not in found:
-                found.append(reason)
-    return found
 
 
 def _course_api(config: Config) -> NbGraderAPI:
@@ -549,7 +507,8 @@ def _grade_one(api, coursedir, assignment, student, notebooks, expected, say) ->
                 continue
             readable.append(name)
             result.restored_cells += missing_cell_ids(nb, wanted=_restorable(coursedir, assignment, name), order=[])
-            result.flags += [flag for flag in suspicious_code(nb) if flag not in result.flags]
+            release = released_notebook(coursedir, assignment, name)
+            result.flags += [flag for flag in suspicious_code(nb, release=release) if flag not in result.flags]
         for name in missing:
             files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
             if not any(name in reason for reason in result.reasons):
@@ -610,6 +569,7 @@ def _note_kernel_events(coursedir, assignment: str, student: str, notebooks: Seq
                 names[ename] = names.get(ename, 0) + 1
         for ename, count in sorted(names.items()):
             result.reasons.append(f"{count} cell(s) with {ename}")
+        result.flags += [flag for flag in runtime_findings(nb) if flag not in result.flags]
 
 
 def _write_report(path: str, assignment: str, results: Sequence[StudentResult], unmatched: Sequence[str]) -> None:
