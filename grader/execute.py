@@ -276,7 +276,9 @@ class SafeExecute(Execute):
             return
         new = [finding for finding in dict.fromkeys(findings) if finding not in self.tamper_findings]
         self.tamper_findings += new
-        shown = list(dict.fromkeys(findings)) if test_cell else new
+        # a helper named like a builtin may be honest: flagged where it is defined, tests not zeroed for it
+        shown = [finding for finding in dict.fromkeys(findings) if not finding.startswith(tamper.REVIEW_ONLY)] \
+            if test_cell else new
         if cell is not None and shown:
             cell.setdefault("outputs", []).append(tamper.finding_output(shown, test_cell=test_cell))
 

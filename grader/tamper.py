@@ -41,6 +41,7 @@ from nbformat.notebooknode import NotebookNode
 __all__ = [
     "FINDING_ENAME",
     "GUARD_MARK",
+    "REVIEW_ONLY",
     "SUSPICIOUS",
     "GuardChannel",
     "expected_source_digests",
@@ -53,6 +54,8 @@ __all__ = [
 
 GUARD_MARK = "grader-guard-7c1e"  # the same string as in grader/_kernel_boot.py
 FINDING_ENAME = "TamperingDetected"
+# findings that flag a submission without costing a test its points
+REVIEW_ONLY = ("shadows the builtin",)
 
 # Constructs that let code inside the kernel tamper with grading; flagged for a human to look at.
 SUSPICIOUS = {

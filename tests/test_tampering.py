@@ -75,17 +75,15 @@ WRONG = {  # wrong answers under every technique: each test fails honestly
 # group (one submission) -> technique -> (cells inserted after the setup cell, words its flag must contain).
 # A finding is reported on the cell that caused it, so each technique is checked on its own cells.
 GROUPS = {
-    "t_numpy": {
-        "plain assert_allclose": (["np.testing.assert_allclose = lambda *args, **kwargs: None"],
-                                  "replaced np.testing.assert_allclose"),
+    "t_numpy": {  # the defaults first: the replacements below would make them another function's
+        "defaults": (["np.testing.assert_allclose.__defaults__ = (1e9, 1e9, True, '', True)"],
+                     "rewrote the code or defaults of np.testing.assert_allclose"),
         "obfuscated assert_allclose": (['setattr(getattr(__import__("nu" + "mpy"), "tes" + "ting"), "assert_" + "allclose", '
                                         'lambda *a, **k: None)'], "replaced np.testing.assert_allclose"),
         "importlib np.allclose": (['import importlib\nm = importlib.import_module("nu" "mpy")\n'
                                    'setattr(m, "all" + "close", lambda *a, **k: True)'], "replaced np.allclose"),
         "code swap": (["np.testing.assert_array_equal.__code__ = (lambda *a, **k: None).__code__"],
                       "rewrote the code or defaults of np.testing.assert_array_equal"),
-        "defaults": (["np.testing.assert_allclose.__defaults__ = (1e9, 1e9, True, '', True)"],
-                     "rewrote the code or defaults of np.testing.assert_allclose"),
         "helper inside numpy.testing": (["import numpy.testing._private.utils as u\n"
                                          "u.assert_array_compare = lambda *a, **k: None"], "assert_array_compare"),
         "sys.modules swap": (["import sys, types\nfake = types.ModuleType('numpy.testing')\n"
@@ -108,6 +106,8 @@ GROUPS = {
                            "get_ipython()._showtraceback = lambda *a, **k: None"], "showtraceback"),
     },
     "t_runtime": {
+        "plain assert_allclose": (["np.testing.assert_allclose = lambda *args, **kwargs: None"],
+                                  "replaced np.testing.assert_allclose"),
         "trace jumps over asserts": ([textwrap.dedent("""\
             import sys
 
@@ -195,7 +195,12 @@ def graded(course):
     partial = corpus.solution_submission(source, release)
     next(c for c in partial.cells if corpus._id(c) == "halve").source = WRONG["halve"]
     partial.cells.insert(3, nbformat.v4.new_code_cell("import sys\nprint(sys.version)\nhelper = [abs(-2), max(1, 2)]"))
+    # an error raised inside numpy: its traceback names files of the grading machine
+    partial.cells.insert(4, nbformat.v4.new_code_cell("np.testing.assert_allclose([1.0], [2.0])"))
     files["honest_partial"] = {"guarded.ipynb": partial}
+    slow = corpus.solution_submission(source, release)  # halve loops forever: stopped at the time limit
+    next(c for c in slow.cells if corpus._id(c) == "halve").source = corpus.ENDLESS_LOOP + "def halve(x):\n    return x"
+    files["honest_slow"] = {"guarded.ipynb": slow}
     download = corpus.write_download(os.path.join(course, "tamper-download.zip"), files)
     config = short_timeouts()
     config.SafeExecute.guard_timeout = 5
@@ -240,7 +245,8 @@ def test_honest_submissions_stay_unflagged(graded):
     points = {"test_allclose": 1.0, "test_np_allclose": 1.0, "test_array_equal": 1.0, "test_plain_assert": 1.0}
     assert results["honest_solution"].cell_scores == points
     assert results["honest_partial"].cell_scores == {**points, "test_array_equal": 0.0, "test_plain_assert": 0.0}
-    for student in ("honest_solution", "honest_untouched", "honest_partial"):
+    assert results["honest_slow"].cell_scores == {**points, "test_array_equal": 0.0, "test_plain_assert": 0.0}
+    for student in ("honest_solution", "honest_untouched", "honest_partial", "honest_slow"):
         assert results[student].flags == [], (student, results[student].flags)
     assert results["honest_untouched"].score == 0
 
@@ -262,3 +268,107 @@ def test_findings_reach_the_report_the_feedback_and_the_formgrader(course, grade
             "select submitted_assignment.student_id, submitted_notebook.flagged from submitted_notebook "
             "join submitted_assignment on submitted_notebook.assignment_id = submitted_assignment.id").fetchall())
     assert flagged[student] and not flagged["honest_solution"]
+
+
+# ---------------------------------------------------------------- lab 1, as the issue tried it
+
+LAB1 = "lab1_conv_pool"
+WRONG_HELPER = textwrap.dedent("""\
+    def _off_by_one(function):
+        def wrong(*args, **kwargs):
+            result = function(*args, **kwargs)
+            return tuple(value + 1 for value in result) if type(result) is tuple else result + 1
+        return wrong""")
+
+
+def lab1_submission(source, release, tampering: list[str]):
+    """Lab 1 answered, then every answer made wrong (off by one), with ``tampering`` cells after setup."""
+    import ast
+
+    nb = corpus.solution_submission(source, release)
+    for cell in nb.cells:
+        if corpus.is_answer(cell):
+            names = [node.name for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)]
+            cell.source += "".join(f"\n{name} = _off_by_one({name})" for name in names)
+    setup = next(i for i, cell in enumerate(nb.cells) if corpus._id(cell) == "setup")
+    for offset, text in enumerate([WRONG_HELPER, *tampering], start=1):
+        nb.cells.insert(setup + offset, nbformat.v4.new_code_cell(text))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def lab1(course):
+    if not os.path.isdir(os.path.join(REPO, "solutions", LAB1)):
+        pytest.skip("lab 1 is not in solutions/")
+    shutil.copytree(os.path.join(REPO, "solutions", LAB1), os.path.join(course, "solutions", LAB1), dirs_exist_ok=True)
+    from nbgrader.apps.api import NbGraderAPI
+
+    from grader.config import load_course_config
+
+    result = NbGraderAPI(config=load_course_config(course)).generate_assignment(LAB1)
+    assert result["success"], result.get("error")
+    source, release = notebooks(course, LAB1)
+    files = {
+        "solution": corpus.solution_submission(source, release),
+        "wrong": lab1_submission(source, release, []),
+        "wrong_obfuscated": lab1_submission(source, release, [
+            'setattr(getattr(__import__("nu" + "mpy"), "tes" + "ting"), "assert_" + "allclose", lambda *a, **k: None)']),
+        "wrong_custom_exc": lab1_submission(source, release, [
+            "get_ipython().set_custom_exc((AssertionError, ValueError), lambda *args, **kwargs: None)"]),
+    }
+    download = corpus.write_download(os.path.join(course, "lab1-tamper.zip"),
+                                     {student: {f"{LAB1}.ipynb": nb} for student, nb in files.items()})
+    return source, grade_batch(LAB1, [download], course_root=course, config=short_timeouts())
+
+
+def test_lab1_tampering_earns_nothing_and_honest_work_is_unflagged(lab1):
+    source, report = lab1
+    results = report.by_student()
+    points = {corpus._id(c): float(c.metadata.nbgrader["points"]) for c in source.cells if corpus.is_test(c)}
+    assert results["solution"].cell_scores == points and results["solution"].flags == []
+    assert results["wrong"].flags == []  # wrong, not tampered: no flag
+    for student in ("wrong_obfuscated", "wrong_custom_exc"):
+        # no test earns more than the same wrong answers without the tampering
+        assert results[student].cell_scores == results["wrong"].cell_scores, (student, results[student].cell_scores)
+        assert any(flag.startswith("tampering") for flag in results[student].flags), results[student].flags
+    assert any("replaced np.testing.assert_allclose" in flag for flag in results["wrong_obfuscated"].flags)
+    assert any("custom exception handler" in flag for flag in results["wrong_custom_exc"].flags)
+    print(f"\nlab 1 wrong answers: {results['wrong'].score:g} of {results['solution'].score:g} points\n{report.table()}")
+
+
+# ---------------------------------------------------------------- issue 15: time-outs and machine paths
+
+
+def test_timed_out_cell_names_the_limit_and_what_to_change(course, graded):
+    nb = nbformat.read(os.path.join(course, "autograded", "honest_slow", "guarded", "guarded.ipynb"), as_version=4)
+    cell = next(c for c in nb.cells if corpus._id(c) == "halve")
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert [o.ename for o in errors] == ["CellTimeoutError"], errors
+    assert f"per-cell time limit of {corpus_loop_timeout()} s" in errors[0].evalue
+    assert "fewer epochs" in errors[0].evalue and "smaller model" in errors[0].evalue
+    with open(graded.by_student()["honest_slow"].feedback, encoding="utf-8") as handle:
+        assert "per-cell time limit" in handle.read()
+
+
+def corpus_loop_timeout() -> int:
+    from test_grading import LOOP_TIMEOUT
+
+    return LOOP_TIMEOUT
+
+
+def test_feedback_pages_show_no_path_of_the_grading_machine(course, graded):
+    import sys
+
+    from grader.feedback import machine_paths, redact_paths
+
+    with open(graded.by_student()["honest_partial"].feedback, encoding="utf-8") as handle:
+        page = handle.read()
+    assert "&lt;site-packages&gt;" in page or "<site-packages>" in page  # numpy's frames, redacted
+    for path in (sys.prefix, os.path.realpath(sys.prefix), REPO, course, os.path.expanduser("~"), "grader-sandbox-"):
+        assert path not in page, path
+    paths = machine_paths(course_root="/srv/course")
+    text = (f"File {sys.prefix}/lib/x.py, /srv/course/solutions/a.ipynb, /tmp/grader-sandbox-x1_y/work/tmp/ipykernel_7/1.py, "
+            f"{os.path.expanduser('~')}/.keras")
+    shown = redact_paths(text, paths)
+    assert "/srv/course" not in shown and sys.prefix not in shown and "grader-sandbox" not in shown
+    assert "<course>/solutions/a.ipynb" in shown and "<cell>/1.py" in shown
