@@ -176,7 +176,6 @@ class SafeExecute(Execute):
         self.replaced_kernels = 0
         self.tamper_findings: list[str] = []
         self._guarded_kernel: Any = None
-        self._previous_code_cell: NotebookNode | None = None
         self._ran: list[tuple[str, bool]] = []  # (source, locked) of the cells run so far, for a new kernel
         result = super().preprocess(nb, resources, km)
         if self.tamper_findings:
@@ -271,8 +270,14 @@ class SafeExecute(Execute):
         if problems:
             self.tamper_findings += [f"(new kernel) {problem}" for problem in problems]
 
-    def _report(self, cell: NotebookNode | None, findings: list[str], *, test_cell: bool) -> None:
+    def _report(self, cell: NotebookNode | None, findings: list[str], *, test_cell: bool, note: bool = False) -> None:
         if not findings:
+            return
+        if note:  # found before a test cell and undone: a note on it, the test keeps what it earns
+            new = [finding for finding in dict.fromkeys(findings) if finding not in self.tamper_findings]
+            self.tamper_findings += new
+            if cell is not None and new:
+                cell.setdefault("outputs", []).append(tamper.finding_output(new, test_cell=True, note=True))
             return
         new = [finding for finding in dict.fromkeys(findings) if finding not in self.tamper_findings]
         self.tamper_findings += new
@@ -323,7 +328,6 @@ class SafeExecute(Execute):
         self._guard_boot()
         if test_cell:
             before = self._guard_request("test", ",".join(tamper.expected_source_digests(cell.source)))
-            self._report(self._previous_code_cell, before, test_cell=False)
         replaced = self.replaced_kernels
         try:
             cell = self.execute_cell(cell, index, store_history=True)
@@ -341,11 +345,12 @@ class SafeExecute(Execute):
                 "the kernel died while running this cell (a crash, os._exit or too much memory); it was "
                 "restarted and the cells before it were run again",
             )
+        if test_cell:  # after the run: the note goes after the test's own outputs
+            self._report(cell, before, test_cell=True, note=True)
         if self.replaced_kernels == replaced:
             self._report(cell, self._guard_request("course" if locked else "post"), test_cell=test_cell)
             if not self._interrupted:
                 self._ran.append((cell.source, locked))
-        self._previous_code_cell = cell
         cap_cell_outputs(cell, limit=self._cell_limit())
         self._output_left -= sum(_size(output) for output in cell.get("outputs", []))
         return cell, self.resources

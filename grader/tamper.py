@@ -172,9 +172,14 @@ def expected_source_digests(source: str) -> list[str]:
     return sorted(hashlib.sha256(variant.encode()).hexdigest() for variant in variants)
 
 
-def finding_output(findings: list[str], *, test_cell: bool) -> NotebookNode:
-    """The error output that records ``findings`` on a cell (0 points when it is a test cell)."""
+def finding_output(findings: list[str], *, test_cell: bool, note: bool = False) -> NotebookNode:
+    """The error output that records ``findings`` on a cell (0 points when it is a test cell), or,
+    with ``note``, a printed note (for a test cell that ran after what was found had been undone)."""
     what = "; ".join(findings)
+    if note:
+        text = (f"before this test the grader found that the notebook {what}; it was put back before the test ran, "
+                "and the submission is flagged for review")
+        return nbformat.v4.new_output("stream", name="stdout", text=f"{FINDING_ENAME}: {text}\n")
     if test_cell:
         text = f"this test did not run as written, so it earns no points; the grader found that the notebook {what}"
     else:
@@ -189,10 +194,15 @@ def runtime_findings(nb: Any) -> list[str]:
     for index, cell in enumerate(nb.get("cells", [])):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") == FINDING_ENAME:
-                name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
-                flag = f"tampering ({name}): {output.get('evalue', '')}"
-                if flag not in flags:
-                    flags.append(flag)
+                text = output.get("evalue", "")
+            elif output.get("output_type") == "stream" and output.get("text", "").startswith(FINDING_ENAME + ": "):
+                text = output["text"][len(FINDING_ENAME) + 2:].strip()
+            else:
+                continue
+            name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+            flag = f"tampering ({name}): {text}"
+            if flag not in flags:
+                flags.append(flag)
     return flags
 
 

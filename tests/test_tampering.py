@@ -372,3 +372,36 @@ def test_feedback_pages_show_no_path_of_the_grading_machine(course, graded):
     shown = redact_paths(text, paths)
     assert "/srv/course" not in shown and sys.prefix not in shown and "grader-sandbox" not in shown
     assert "<course>/solutions/a.ipynb" in shown and "<cell>/1.py" in shown
+
+
+def test_guard_channel_accepts_only_lines_signed_with_the_kernels_key():
+    import hashlib
+    import hmac
+    import json
+
+    from grader.sandbox import _boot_module
+    from grader.tamper import GuardChannel
+
+    assert _boot_module().GUARD_MARK == GUARD_MARK
+
+    def line(key: bytes, payload: dict) -> bytes:
+        body = json.dumps(payload, sort_keys=True).encode()
+        return hmac.new(key, body, hashlib.sha256).hexdigest().encode() + b" " + body + b"\n"
+
+    key = os.urandom(32)
+    read_end, write_end = os.pipe()
+    channel = GuardChannel(read_end)
+    try:
+        os.write(write_end, line(key, {"key": key.hex()}) + line(key, {"nonce": "n1", "findings": ["x"]}))
+        assert channel.answer("n1", timeout=1) == (["x"], None)
+        os.write(write_end, line(b"forged" * 6, {"nonce": "n2", "findings": []}))  # a student's forgery
+        findings, problem = channel.answer("n2", timeout=0.2)
+        assert findings == [] and "forged" in problem
+        assert "earlier" in channel.answer("n3", timeout=0.2)[1]  # once silent, never waited for again
+        os.close(write_end)
+        closed = GuardChannel(os.dup(read_end))
+        closed.key = key
+        assert "closed the grader's report channel" in closed.answer("n4", timeout=1)[1]
+        closed.close()
+    finally:
+        channel.close()
