@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import select
 import time
 from typing import Any
@@ -57,40 +58,41 @@ FINDING_ENAME = "TamperingDetected"
 # findings that flag a submission without costing a test its points
 REVIEW_ONLY = ("shadows the builtin",)
 
-# Constructs that let code inside the kernel tamper with grading; flagged for a human to look at.
+# Constructs that let code inside the kernel tamper with grading (regular expressions); flagged for
+# a human to look at. Calling numpy's testing helpers is what the lectures teach: only assigning
+# to them is flagged.
+_ASSIGNED = r"\s*=(?!=)"
 SUSPICIOUS = {
-    "get_ipython": "uses get_ipython() (could change how later cells, tests included, run)",
-    "input_transformers": "changes IPython input transformers",
-    "ast_transformers": "changes IPython AST transformers",
-    "set_custom_exc": "installs an IPython custom exception handler",
-    "events.register": "registers IPython event callbacks",
-    "sys.settrace": "installs a trace function",
-    "sys.setprofile": "installs a profile function",
-    "sys.addaudithook": "installs an audit hook",
-    "sys.modules": "edits sys.modules",
-    "sys.excepthook": "replaces sys.excepthook",
-    "builtins": "touches builtins",
-    "ctypes": "uses ctypes",
-    "_posixsubprocess": "uses _posixsubprocess",
-    "gc.get_objects": "walks the garbage collector",
-    "gc.get_referrers": "walks the garbage collector",
-    "sys._getframe": "inspects the calling frames (the tests)",
-    "inspect.stack": "inspects the calling frames (the tests)",
-    "inspect.currentframe": "inspects the calling frames (the tests)",
-    "linecache": "reads cached cell sources",
-    "_ih": "reads the input history (earlier cells, tests included)",
-    "clear_output": "clears outputs",
-    "os.kill": "sends signals",
-    "signal.signal": "installs signal handlers",
-    "threading": "starts threads",
-    "setattr(np": "monkeypatches numpy",
-    "np.testing.": "touches numpy.testing",
-    "numpy.testing.": "touches numpy.testing",
-    "assert_allclose =": "replaces an assertion helper",
-    "allclose =": "replaces numpy.allclose",
-    "__import__": "imports by computed name (__import__)",
-    "importlib": "imports by computed name (importlib)",
+    r"get_ipython": "uses get_ipython() (could change how later cells, tests included, run)",
+    r"input_transformers": "changes IPython input transformers",
+    r"ast_transformers": "changes IPython AST transformers",
+    r"set_custom_exc": "installs an IPython custom exception handler",
+    r"events\.register": "registers IPython event callbacks",
+    r"sys\.settrace|settrace\(": "installs a trace function",
+    r"sys\.setprofile|setprofile\(": "installs a profile function",
+    r"sys\.addaudithook": "installs an audit hook",
+    r"sys\.modules": "edits sys.modules",
+    r"sys\.excepthook": "replaces sys.excepthook",
+    r"builtins": "touches builtins",
+    r"ctypes": "uses ctypes",
+    r"_posixsubprocess": "uses _posixsubprocess",
+    r"gc\.get_objects|gc\.get_referrers": "walks the garbage collector",
+    r"sys\._getframe|inspect\.stack|inspect\.currentframe": "inspects the calling frames (the tests)",
+    r"linecache": "reads cached cell sources",
+    r"\b_ih\b": "reads the input history (earlier cells, tests included)",
+    r"clear_output": "clears outputs",
+    r"os\.kill": "sends signals",
+    r"signal\.signal": "installs signal handlers",
+    r"\bthreading\b|_thread\b": "starts threads",
+    r"setattr\(\s*(?:np|numpy)\b": "monkeypatches numpy",
+    r"\b(?:np|numpy)(?:\.\w+)*\.(?:testing|allclose|isclose|array_equal)\b(?:\.\w+)*" + _ASSIGNED:
+        "replaces numpy.testing or numpy.allclose",
+    r"\b(?:assert_\w+|allclose|isclose)(?:\.__\w+__)?" + _ASSIGNED: "replaces an assertion helper",
+    r"__code__|__defaults__|__kwdefaults__": "rewrites a function's code or defaults",
+    r"__import__": "imports by computed name (__import__)",
+    r"importlib": "imports by computed name (importlib)",
 }
+_PATTERNS = {re.compile(pattern): reason for pattern, reason in SUSPICIOUS.items()}
 
 
 def _is_locked(cell: Any) -> bool:
@@ -144,8 +146,8 @@ def suspicious_code(nb: Any, *, release: Any = None) -> list[str]:
             original = released_by_id.get(cell.get("id"))
             if _normal(source) == original or (original is None and _normal(source) in released_sources):
                 continue
-        for needle, reason in SUSPICIOUS.items():
-            if needle in source and reason not in found:
+        for pattern, reason in _PATTERNS.items():
+            if reason not in found and pattern.search(source):
                 found.append(reason)
     return found
 
