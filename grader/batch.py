@@ -40,6 +40,7 @@ from grader.intake import folder_digest
 from grader.report import BatchReport, Progress, StudentResult, load_state, save_state, write_report, write_stub_feedback
 from grader.sandbox import SandboxKernelManager, detect_isolation, kernel_read_paths, protect_course_files
 from grader.shard import in_shard, parse_shard, write_manifest
+from grader.tamper import SUSPICIOUS, released_notebook, suspicious_code
 from grader.workers import GradingJob, default_workers, run_workers, thread_settings
 
 __all__ = [
@@ -53,48 +54,17 @@ __all__ = [
     "suspicious_code",
 ]
 
-# Constructs that let code inside the kernel tamper with grading; flagged for a human to look at.
-SUSPICIOUS = {
-    "get_ipython": "uses get_ipython() (could change how later cells, tests included, run)",
-    "input_transformers": "changes IPython input transformers",
-    "events.register": "registers IPython event callbacks",
-    "sys.settrace": "installs a trace function",
-    "sys.setprofile": "installs a profile function",
-    "sys.addaudithook": "installs an audit hook",
-    "sys.modules": "edits sys.modules",
-    "builtins": "touches builtins",
-    "ctypes": "uses ctypes",
-    "_posixsubprocess": "uses _posixsubprocess",
-    "gc.get_objects": "walks the garbage collector",
-    "gc.get_referrers": "walks the garbage collector",
-    "sys._getframe": "inspects the calling frames (the tests)",
-    "inspect.stack": "inspects the calling frames (the tests)",
-    "inspect.currentframe": "inspects the calling frames (the tests)",
-    "linecache": "reads cached cell sources",
-    "_ih": "reads the input history (earlier cells, tests included)",
-    "clear_output": "clears outputs",
-    "os.kill": "sends signals",
-    "signal.signal": "installs signal handlers",
-    "setattr(np": "monkeypatches numpy",
-    "np.testing.": "touches numpy.testing",
-    "numpy.testing.": "touches numpy.testing",
-    "assert_allclose =": "replaces an assertion helper",
-    "allclose =": "replaces numpy.allclose",
-}
+def review_flags(coursedir: Any, assignment: str) -> Callable[[Any, str], list[str]]:
+    """The static review flags of a submitted notebook, judged against the released one of the
+    same name (:func:`grader.tamper.suspicious_code`): only code the student wrote counts."""
+    releases: dict[str, Any] = {}
 
+    def flag(nb: Any, name: str) -> list[str]:
+        if name not in releases:
+            releases[name] = released_notebook(coursedir, assignment, name)
+        return suspicious_code(nb, release=releases[name])
 
-
-def suspicious_code(nb: Any) -> list[str]:
-    """Reasons to look at a submission by hand: constructs in unlocked code cells that could
-    tamper with the tests running in the same kernel."""
-    found = []
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code" or cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
-            continue
-        for needle, reason in SUSPICIOUS.items():
-            if needle in cell.get("source", "") and reason not in found:
-                found.append(reason)
-    return found
+    return flag
 
 
 def grade_batch(
@@ -236,7 +206,7 @@ def grade_batch(
     scratch = os.path.join(root, ".grader", "work", assignment)
     os.makedirs(scratch, exist_ok=True)
     job = GradingJob(cfg, assignment, notebooks, expected, gradebook.restorable(template_url, assignment, notebooks),
-                     template, coursedir.course_id, suspicious_code, scratch)
+                     template, coursedir.course_id, review_flags(coursedir, assignment), scratch)
 
     def folder_of(student: str) -> str:
         return coursedir.format_path(coursedir.submitted_directory, student, assignment)

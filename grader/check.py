@@ -127,7 +127,7 @@ def check_solution(job, *, root: str, source: str, fingerprint: str, plan: Isola
             nbformat.write(solution_notebook(path), os.path.join(folder, name))
         elif os.path.isfile(path):
             shutil.copy(path, folder)
-    checker = dataclasses.replace(job, config=config, flag=lambda nb: [])
+    checker = dataclasses.replace(job, config=config, flag=lambda nb, name: [])
     say(f"Solution check: grading the solution of {job.assignment} in the sandbox")
     (_, result, death), = run_workers(checker, [SOLUTION_STUDENT], workers=1, settings=settings)
     if os.path.exists(checker.scratch_db(SOLUTION_STUDENT)):

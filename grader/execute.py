@@ -8,11 +8,19 @@
   that arrives late no longer counts as a time-out at all);
 * the whole notebook has a time budget; cells after it is spent record an error instead of running;
 * outputs are capped per cell and per notebook while they arrive, without ever removing what
-  grading reads (error outputs, stderr streams, a cell's result).
+  grading reads (error outputs, stderr streams, a cell's result);
+* the in-kernel tampering guard (:mod:`grader.tamper`) is asked, before each test cell and after
+  every cell, whether what the tests rely on is intact; before a test cell it puts it back.
+  Findings become ``TamperingDetected`` errors on the cells where they were found (a test cell whose
+  run was compromised earns 0) and the formgrader's flag on the submission;
+* a timed-out cell's error says it was stopped at the per-cell limit and what to change, and after
+  a kernel had to be replaced the cells that had run before are run again, so that the cells after
+  it are graded on their own where they can be.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from queue import Empty
 from typing import Any
@@ -23,10 +31,15 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, default
 
+from grader import tamper
 from grader.sandbox import SandboxKernelManager
 
 __all__ = ["SafeExecute", "cap_cell_outputs"]
 
+TIMEOUT_ADVICE = (
+    "this cell was stopped at the per-cell time limit of {limit} s; make it finish well within the limit "
+    "(train for fewer epochs, on less data, or with a smaller model), then check its time before you submit"
+)
 TRUNCATION_NOTE = "\n[grader: output truncated here; {dropped:,} more characters were not kept]\n"
 NOTE_PREFIX = "\n[grader: output truncated"
 MAX_TRACEBACK_LINE = 4000
@@ -153,11 +166,31 @@ class SafeExecute(Execute):
         # the scratch folder is thrown away: nothing to save by a polite shutdown
         return "immediate"
 
+    guard_timeout = Integer(
+        20, help="Seconds the in-kernel tampering guard has to answer a check (grader.tamper)."
+    ).tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         self._started = time.monotonic()
         self._output_left = self.max_notebook_output
         self.replaced_kernels = 0
-        return super().preprocess(nb, resources, km)
+        self.tamper_findings: list[str] = []
+        self._guarded_kernel: Any = None
+        self._ran: list[tuple[str, bool]] = []  # (source, locked) of the cells run so far, for a new kernel
+        result = super().preprocess(nb, resources, km)
+        if self.tamper_findings:
+            self._flag_submission(resources)
+        return result
+
+    def _flag_submission(self, resources: Any) -> None:
+        info = (resources or {}).get("nbgrader", {})
+        if not all(info.get(key) for key in ("db_url", "assignment", "student", "notebook")):
+            return
+        try:
+            tamper.flag_submission(info["db_url"], assignment=info["assignment"], student=info["student"],
+                                   notebook=info["notebook"])
+        except Exception as error:  # noqa: BLE001 - the findings are in the notebook and the report anyway
+            self.log.warning("Could not flag the submission in the gradebook: %s", error)
 
     def _cell_limit(self) -> int:
         return max(min(self.max_cell_output, self._output_left), 1000)
@@ -178,16 +211,30 @@ class SafeExecute(Execute):
         self.start_new_kernel()
         self.start_new_kernel_client()
         self.replaced_kernels += 1
+        self._replay()
+
+    def _replay(self) -> None:
+        """Run the cells that ran before again in a new kernel, silently, so that the cells after the
+        one that lost the kernel are graded on their own where they can be."""
+        self._guard_boot()
+        for source, locked in self._ran:
+            if time.monotonic() - self._started > self.notebook_timeout:
+                break
+            if not self._run_silently(source, self.timeout or 60, store_history=False):
+                self.log.warning("A replayed cell did not finish in the new kernel: replay stopped")
+                break
+            if locked:
+                self._guard_request("course")
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
         self._interrupted = True
         return await super()._async_handle_timeout(timeout, cell)
 
-    async def _async_kernel_answers(self) -> bool:
-        """Whether the kernel runs an empty request within ``interrupt_grace`` seconds."""
+    async def _async_run_silently(self, code: str, timeout: float, store_history: bool = False) -> bool:
+        """Whether the kernel runs ``code`` (silently) and replies within ``timeout`` seconds."""
         assert self.kc is not None
-        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False))
-        deadline = time.monotonic() + self.interrupt_grace
+        msg_id = await ensure_async(self.kc.execute(code, silent=True, store_history=store_history))
+        deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
                 msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
@@ -197,16 +244,69 @@ class SafeExecute(Execute):
                 return True
         return False
 
-    _kernel_answers = run_sync(_async_kernel_answers)
+    _run_silently = run_sync(_async_run_silently)
+
+    def _kernel_answers(self) -> bool:
+        """Whether the kernel runs an empty request within ``interrupt_grace`` seconds."""
+        return self._run_silently("", self.interrupt_grace)
+
+    # ------------------------------------------------------------ the tampering guard
+
+    def _guard_request(self, command: str, argument: str = "") -> list[str]:
+        """Ask the kernel's guard to do ``command``; its findings, plus any problem with the channel."""
+        channel = getattr(self.km, "guard", None)
+        if channel is None:
+            return []
+        nonce = secrets.token_hex(8)
+        replied = self._run_silently(repr(f"{tamper.GUARD_MARK}:{nonce}:{command}:{argument}"), self.guard_timeout)
+        findings, problem = channel.answer(nonce, timeout=self.guard_timeout if replied else 1)
+        return findings + ([problem] if problem else [])
+
+    def _guard_boot(self) -> None:
+        if self._guarded_kernel is self.km:
+            return
+        self._guarded_kernel = self.km
+        problems = self._guard_request("boot")
+        if problems:
+            self.tamper_findings += [f"(new kernel) {problem}" for problem in problems]
+
+    def _report(self, cell: NotebookNode | None, findings: list[str], *, test_cell: bool, note: bool = False) -> None:
+        if not findings:
+            return
+        if note:  # found before a test cell and undone: a note on it, the test keeps what it earns
+            new = [finding for finding in dict.fromkeys(findings) if finding not in self.tamper_findings]
+            self.tamper_findings += new
+            if cell is not None and new:
+                cell.setdefault("outputs", []).append(tamper.finding_output(new, test_cell=True, note=True))
+            return
+        new = [finding for finding in dict.fromkeys(findings) if finding not in self.tamper_findings]
+        self.tamper_findings += new
+        # a helper named like a builtin may be honest: flagged where it is defined, tests not zeroed for it
+        shown = [finding for finding in dict.fromkeys(findings) if not finding.startswith(tamper.REVIEW_ONLY)] \
+            if test_cell else new
+        if cell is not None and shown:
+            cell.setdefault("outputs", []).append(tamper.finding_output(shown, test_cell=test_cell))
+
+    # ------------------------------------------------------------ time-outs
+
+    def _explain_timeout(self, cell: NotebookNode, *, restarted: bool) -> None:
+        """One clear error instead of the interrupt's traceback: the limit, and what to change."""
+        advice = TIMEOUT_ADVICE.format(limit=self._get_timeout(cell))
+        if restarted:
+            advice += ("; it did not stop when interrupted, so the kernel was restarted and the cells before it "
+                       "were run again")
+        else:
+            advice += "; the cells after it ran without what it would have defined"
+        kept = [output for output in cell.get("outputs", [])
+                if not (output.get("output_type") == "error"
+                        and output.get("ename") in ("KeyboardInterrupt", "CellTimeoutError"))]
+        cell["outputs"] = kept
+        self._record_error(cell, "CellTimeoutError", advice)
 
     def _stubborn(self, cell: NotebookNode, index: int) -> None:
         self.log.warning("Cell %s ignored the interrupt after its time-out: replacing the kernel", index)
         self._replace_kernel()
-        self._record_error(
-            cell, "CellTimeoutError",
-            f"this cell ran longer than {self._get_timeout(cell)} s and did not stop when interrupted; the kernel "
-            "was restarted, so the cells after it ran without the variables defined before it",
-        )
+        self._explain_timeout(cell, restarted=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
         if cell.cell_type != "code" or not cell.source.strip():
@@ -222,10 +322,19 @@ class SafeExecute(Execute):
         self._check_assign_resources(resources)
         self._live_sizes: dict[int, int] = {}
         self._interrupted = False
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        test_cell = bool(meta.get("grade")) and not meta.get("solution")
+        locked = bool(meta.get("locked")) and not test_cell
+        self._guard_boot()
+        if test_cell:
+            before = self._guard_request("test", ",".join(tamper.expected_source_digests(cell.source)))
+        replaced = self.replaced_kernels
         try:
             cell = self.execute_cell(cell, index, store_history=True)
             if self._interrupted and not self._kernel_answers():
                 self._stubborn(cell, index)
+            elif self._interrupted:
+                self._explain_timeout(cell, restarted=False)
         except CellTimeoutError:
             self._stubborn(cell, index)
         except DeadKernelError:
@@ -234,8 +343,14 @@ class SafeExecute(Execute):
             self._record_error(
                 cell, "DeadKernelError",
                 "the kernel died while running this cell (a crash, os._exit or too much memory); it was "
-                "restarted, so the cells after it ran without the variables defined before it",
+                "restarted and the cells before it were run again",
             )
+        if test_cell:  # after the run: the note goes after the test's own outputs
+            self._report(cell, before, test_cell=True, note=True)
+        if self.replaced_kernels == replaced:
+            self._report(cell, self._guard_request("course" if locked else "post"), test_cell=test_cell)
+            if not self._interrupted:
+                self._ran.append((cell.source, locked))
         cap_cell_outputs(cell, limit=self._cell_limit())
         self._output_left -= sum(_size(output) for output in cell.get("outputs", []))
         return cell, self.resources

@@ -6,23 +6,68 @@ feedback (and in the traceback of a hidden test that failed). :class:`HideHidden
 ``GenerateFeedback.preprocessors``, replaces each hidden region by a one-line comment, reduces the
 error of a cell holding hidden tests to its last line, and blanks every hidden-test line that
 appears verbatim in any output (a student's code can print the source of the test calling it).
+It also replaces every path of the grading machine in outputs (the kernel's scratch folder, the
+course folder, the Python installation and its packages, the home and temporary folders) by a
+short name such as ``<site-packages>`` (:func:`redact_paths`).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import site
+import sys
+import tempfile
+from collections.abc import Sequence
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-__all__ = ["HideHiddenTests", "hidden_lines"]
+__all__ = ["HideHiddenTests", "hidden_lines", "machine_paths", "redact_paths"]
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HIDDEN_NOTE = "# (hidden tests ran here; they are not shown)"
 REDACTED = "[hidden test]"
+# the kernel's scratch folders (grader.sandbox) and ipykernel's cell files, wherever they are
+SCRATCH_PATH = re.compile(r"(?:/[^\s'\"<>:]*)?/grader-sandbox-[A-Za-z0-9_]+(?:/work)?")
+IPYKERNEL_CELL = re.compile(r"(?:/[^\s'\"<>:]*)?/ipykernel_\d+/")
+
+
+def machine_paths(*, course_root: str | None = None) -> list[tuple[str, str]]:
+    """(path, short name) pairs of the grading machine, longest path first."""
+    pairs = [(path, "<site-packages>") for path in site.getsitepackages()]
+    pairs += [(sys.prefix, "<python>"), (sys.base_prefix, "<python>"), (sys.exec_prefix, "<python>"),
+              (os.path.dirname(os.path.abspath(__file__)), "<grader>"), (tempfile.gettempdir(), "<tmp>"),
+              (os.path.expanduser("~"), "~")]
+    if course_root:
+        pairs.append((os.path.abspath(course_root), "<course>"))
+    found = {}
+    for path, name in pairs:
+        for variant in {os.path.abspath(path), os.path.realpath(path)}:
+            if len(variant) > 1:  # never "/"
+                found.setdefault(variant.rstrip("/"), name)
+    return sorted(found.items(), key=lambda pair: len(pair[0]), reverse=True)
+
+
+def redact_paths(text: str, paths: Sequence[tuple[str, str]]) -> str:
+    """``text`` with the kernel's scratch folders and each path of ``paths`` replaced by its name.
+
+    Example
+    -------
+    >>> redact_paths("File /tmp/grader-sandbox-ab12/work/x.py", [("/srv/course", "<course>")])
+    'File <scratch>/x.py'
+    """
+    if not isinstance(text, str) or "/" not in text:
+        return text
+    text = IPYKERNEL_CELL.sub("<cell>/", text)
+    text = SCRATCH_PATH.sub("<scratch>", text)
+    for path, name in paths:
+        if path in text:
+            text = re.sub(re.escape(path) + r"(?=[/\s'\"<>:,)\]\\]|$)", name, text)
+    return text
 
 
 def hidden_lines(source: str, *, begin: str, end: str) -> tuple[str, list[str]]:
@@ -78,6 +123,9 @@ class HideHiddenTests(NbGraderPreprocessor):
         return text
 
     def preprocess(self, nb: NotebookNode, resources: dict):
+        from nbgrader.coursedir import CourseDirectory
+
+        paths = machine_paths(course_root=CourseDirectory(config=self.config).root)
         hidden_cells, needles = set(), set()
         for index, cell in enumerate(nb.cells):
             if self.begin_test_delimeter not in cell.get("source", ""):
@@ -97,15 +145,16 @@ class HideHiddenTests(NbGraderPreprocessor):
             for output in cell.get("outputs", []):
                 kind = output.get("output_type")
                 if kind == "error":
-                    output["evalue"] = self._redact(str(output.get("evalue", "")), ordered)
+                    output["evalue"] = redact_paths(self._redact(str(output.get("evalue", "")), ordered), paths)
                     if index in hidden_cells:
                         output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}"]
                     else:
-                        output["traceback"] = [self._redact(line, ordered) for line in output.get("traceback", [])]
+                        output["traceback"] = [redact_paths(self._redact(line, ordered), paths)
+                                               for line in output.get("traceback", [])]
                 elif kind == "stream":
-                    output["text"] = self._redact(output.get("text", ""), ordered)
+                    output["text"] = redact_paths(self._redact(output.get("text", ""), ordered), paths)
                 elif "data" in output:
                     for mime, value in output["data"].items():
                         if mime.startswith("text/") and isinstance(value, str):
-                            output["data"][mime] = self._redact(value, ordered)
+                            output["data"][mime] = redact_paths(self._redact(value, ordered), paths)
         return nb, resources

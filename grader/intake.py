@@ -89,12 +89,12 @@ def triage(
     notebooks: Sequence[str],
     expected: Mapping[str, set[str]],
     restorable: Mapping[str, set[str]],
-    flag: Callable[[Any], list[str]],
+    flag: Callable[[Any, str], list[str]],
 ) -> Triage:
     """Clean ``folder`` and sort its notebooks into readable ones and reasons for the others.
 
     ``restorable`` maps a notebook name to the cells the grader puts back when deleted; ``flag``
-    returns review flags for a notebook (``grader.batch.suspicious_code``).
+    returns review flags for a notebook and its name (``grader.batch.review_flags``).
     """
     found = Triage([], [], [], [])
     found.reasons += clean_submission(folder)
@@ -111,7 +111,7 @@ def triage(
             continue
         found.readable.append(name)
         found.restored_cells += missing_cell_ids(nb, wanted=restorable.get(name, set()), order=[])
-        found.flags += [item for item in flag(nb) if item not in found.flags]
+        found.flags += [item for item in flag(nb, name) if item not in found.flags]
     for name in missing:
         files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
         if not any(name in reason for reason in found.reasons):

@@ -10,11 +10,13 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import nbformat
 
 from grader.sandbox import IsolationPlan
+from grader.tamper import runtime_findings
 
 __all__ = ["BatchReport", "Progress", "StudentResult", "write_report"]
 
@@ -127,14 +129,18 @@ def error_summary(result: dict) -> str:
 KERNEL_EVENTS = ("CellTimeoutError", "DeadKernelError", "NotebookTimeout")
 
 
+def _autograded(folder: str, notebooks: Sequence[str]) -> Iterator[Any]:
+    for name in notebooks:
+        try:
+            yield nbformat.read(os.path.join(folder, f"{name}.ipynb"), as_version=4)
+        except Exception:  # noqa: BLE001
+            continue
+
+
 def kernel_events(folder: str, notebooks: Sequence[str]) -> list[str]:
     """Time-outs and crashes that the autograded notebooks in ``folder`` record, in words."""
     reasons = []
-    for name in notebooks:
-        try:
-            nb = nbformat.read(os.path.join(folder, f"{name}.ipynb"), as_version=4)
-        except Exception:  # noqa: BLE001
-            continue
+    for nb in _autograded(folder, notebooks):
         names: dict[str, int] = {}
         for cell in nb.cells:
             found = {
@@ -146,6 +152,11 @@ def kernel_events(folder: str, notebooks: Sequence[str]) -> list[str]:
         for ename, count in sorted(names.items()):
             reasons.append(f"{count} cell(s) with {ename}")
     return reasons
+
+
+def guard_findings(folder: str, notebooks: Sequence[str]) -> list[str]:
+    """Review flags from what the in-kernel tamper guard found (:func:`grader.tamper.runtime_findings`)."""
+    return [flag for nb in _autograded(folder, notebooks) for flag in runtime_findings(nb)]
 
 
 class Progress:

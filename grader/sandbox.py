@@ -383,9 +383,12 @@ class SandboxKernelManager(AsyncKernelManager):
     cell_output_limit = Integer(200_000, help="Characters a cell may print before the kernel drops the rest.").tag(config=True)
     max_open_files = Integer(4096, help="RLIMIT_NOFILE of the kernel.").tag(config=True)
     env_passthrough = List(Unicode(), list(ENV_PASSTHROUGH), help="Variables (fnmatch) passed to the kernel.").tag(config=True)
+    tamper_guard = Bool(True, help="Start the in-kernel tampering guard (grader.tamper).").tag(config=True)
 
     _sandbox_root: str | None = None
     _scratch: str | None = None
+    _guard_write: int | None = None
+    guard: Any = None  # grader.tamper.GuardChannel of the running kernel
 
     @property
     def plan(self) -> IsolationPlan:
@@ -472,6 +475,7 @@ class SandboxKernelManager(AsyncKernelManager):
             "drop_capabilities": plan.drop_capabilities,
             "audit_hook": plan.audit_hook,
             "limits": limits,
+            "guard_fd": self._guard_write,
         }
 
     async def _async_pre_start_kernel(self, **kw: Any):  # type: ignore[override]
@@ -486,6 +490,12 @@ class SandboxKernelManager(AsyncKernelManager):
         # the kernel spec's "-m ipykernel_launcher" becomes the boot script; its arguments stay
         arguments = kernel_cmd[kernel_cmd.index("-f"):] if "-f" in kernel_cmd else ["-f", self.connection_file]
         kernel_cmd = [sys.executable, "-I", BOOT_SCRIPT, *arguments]
+        if self.tamper_guard:
+            from grader.tamper import GuardChannel
+
+            read_end, self._guard_write = os.pipe()
+            self.guard = GuardChannel(read_end)
+            kw["pass_fds"] = (self._guard_write,)
         kw["env"] = self._kernel_env()
         kw["cwd"] = self._scratch
         kw["stdout"] = subprocess.DEVNULL
@@ -496,6 +506,16 @@ class SandboxKernelManager(AsyncKernelManager):
         return kernel_cmd, kw
 
     pre_start_kernel = _async_pre_start_kernel
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:  # type: ignore[override]
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            if self._guard_write is not None:  # only the kernel keeps a write end: its end is the pipe's end
+                os.close(self._guard_write)
+                self._guard_write = None
+
+    _launch_kernel = _async_launch_kernel
 
     def kernel_log_tail(self, limit: int = 2000) -> str:
         """The end of the kernel process's stderr (start-up failures, crashes)."""
@@ -523,6 +543,9 @@ class SandboxKernelManager(AsyncKernelManager):
         if stderr_file is not None:
             stderr_file.close()
             self._stderr_file = None
+        if self.guard is not None:
+            self.guard.close()
+            self.guard = None
         if self._scratch:
             _kill_leftovers(self._scratch)
         if self._sandbox_root:

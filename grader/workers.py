@@ -32,7 +32,7 @@ from traitlets.config import Config
 
 from grader import gradebook
 from grader.intake import triage
-from grader.report import StudentResult, error_summary, kernel_events, write_stub_feedback
+from grader.report import StudentResult, error_summary, guard_findings, kernel_events, write_stub_feedback
 from grader.sandbox import _kill_leftovers
 
 __all__ = ["GradingJob", "default_workers", "grade_student", "run_workers", "thread_settings"]
@@ -68,7 +68,7 @@ class GradingJob:
     restorable: dict[str, set[str]]
     template: str
     course_id: str
-    flag: Callable[[Any], list[str]]
+    flag: Callable[[Any, str], list[str]]
     scratch: str
 
     def scratch_db(self, student: str) -> str:
@@ -121,6 +121,7 @@ def grade_student(job: GradingJob, student: str) -> StudentResult:
                     result.reasons.append(f"feedback failed: {error_summary(feedback)}")
                 autograded = coursedir.format_path(coursedir.autograded_directory, student, job.assignment)
                 result.reasons += kernel_events(autograded, found.readable)
+                result.flags += [item for item in guard_findings(autograded, found.readable) if item not in result.flags]
         result.score, result.max_score, result.cell_scores = gradebook.scores(url, job.course_id, job.assignment, student)
     except Exception as error:  # noqa: BLE001 - one broken submission must not stop the batch
         result.status = "error"

@@ -16,7 +16,8 @@ Prediction
 in order, statement by statement, and marks a name broken when the statement defining it failed
 (a damaged answer, or a statement using a broken name, directly or through the functions it
 calls). A test earns its points when nothing it uses is broken. A kernel replaced after an
-uninterruptible loop loses every name defined before.
+uninterruptible loop gets a new kernel in which the grader runs the earlier cells again, so only
+the names of the failing cell are lost.
 """
 
 from __future__ import annotations
@@ -264,8 +265,6 @@ def simulate(cells: Iterable[dict]) -> tuple[dict[str, float], list[bool]]:
             statements = ast.parse(_python(cell.get("intact", ""))).body if cell.get("intact") else []
         all_bound = set().union(*(_bound(statement) for statement in statements)) if statements else set()
         failed = cell.get("fails") is not None
-        if cell.get("fails") == "restart":
-            broken |= defined
         if failed:
             broken |= all_bound
         else:
@@ -291,7 +290,8 @@ def predict_scores(cells: Iterable[dict]) -> dict[str, float]:
 
     Each item of ``cells``: ``{"source": str, "test": grade_id or None, "points": float,
     "fails": None | "start" | "restart"}``. ``fails="start"`` is a cell that fails before doing
-    anything (syntax error, exception, endless loop); ``"restart"`` additionally loses the kernel.
+    anything (syntax error, exception, endless loop); ``"restart"`` also loses the kernel, and the
+    grader runs the earlier cells again in the new one, so it predicts the same as ``"start"``.
     A failing cell binds the names of ``"intact"`` (its source before the damage), if given.
     """
     return simulate(cells)[0]
