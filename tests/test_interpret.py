@@ -600,7 +600,7 @@ def test_occlusion_and_overlay_on_the_pretrained_network(imagenet):
     import matplotlib.pyplot as plt
 
     model, cat = imagenet
-    heat = ck.occlusion_map(model, cat, patch_size=40, stride=40, fill=0.5)
+    heat = ck.occlusion_map(model, cat, patch_size=40, stride=40, fill=0.5, batch_size=4)
     assert heat.shape == (1, 160, 160) and np.isfinite(heat).all()
     # the same drop by hand for the top-left patch
     covered = cat.copy()
