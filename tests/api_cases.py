@@ -220,6 +220,12 @@ def digits(count=3):
 
 
 _TENSOR = Other(Probe("a string", "x"), Probe("an array", np.ones((1, 8, 8, 2))))
+_RGB = Other(*Array(ranks=(3, 4)).probes(), Probe("0..255 values", np.full((1, 32, 32, 3), 200.0)),
+             Probe("one channel", np.full((1, 32, 32, 1), 0.5)))
+_BOXES = Other(*Array().probes(), Probe("3 numbers per box", np.ones((2, 3))), Probe("a reversed box", np.array([2, 2, 0, 0])),
+               Probe("boxes that do not broadcast", np.ones((3, 4))))
+_MASK = Other(*Array().probes(), Probe("float labels", np.full((2, 2), 0.5)), Probe("a label >= num_classes", np.full((2, 2), 5)),
+              Probe("a negative label", np.full((2, 2), -1)), Probe("another shape", np.zeros((3, 3), int)))
 _CANVAS = dict(images=Array(ranks=(3, 4)), labels=Array(ranks=(1,)), canvas_size=Size(), num_canvases=Size(), ink_threshold=Number(),
                seed=Size(minimum=0))
 
@@ -341,7 +347,7 @@ CASES: dict[str, Case] = {
     "top_classes": case(lambda: {"probabilities": np.full((2, 1000), 1e-3), "k": 3}, probabilities=Array(ranks=(2,)),
                         k=Other(Probe("a string", "3"), Probe("a float", 2.5), Probe("True", True), Probe("0", 0), Probe("1001", 1001))),
     "classify": case(lambda: {"model": small_pretrained(), "images": np.full((1, 32, 32, 3), 0.5, np.float32), "k": 2},
-                     model=Model(), images=Array(ranks=(3, 4)),
+                     model=Model(), images=Other(*_RGB.listed, Probe("another size than the model's", np.full((1, 40, 40, 3), 0.5))),
                      k=Other(Probe("a string", "3"), Probe("a float", 2.5), Probe("0", 0), Probe("1001", 1001))),
     "load_pretrained": case(lambda: {"name": "mobilenet_v2", "include_top": False, "pooling": None, "input_size": 32, "weights": None,
                                      "weights_file": None},
@@ -353,7 +359,7 @@ CASES: dict[str, Case] = {
                             weights_file=Other(Probe("an int", 3), Probe("a missing file", "no/such/file.pth"))),
     "load_rgb_photo": case(lambda: {"name": "coffee"}, name=Other(Probe("an int", 3), Probe("an unknown name", "no-such-photo"))),
     "center_crop": case(lambda: {"images": np.full((10, 12, 3), 0.5, np.float32), "size": 4, "short_side": 5},
-                        images=Array(ranks=(3, 4)), size=Size(), short_side=Size()),
+                        images=_RGB, size=Size(), short_side=Other(*Size().probes(), Probe("less than size", 3))),
     "load_photos": case(lambda: {"names": ("coffee",), "size": 8},
                         names=Other(Probe("an int", 3), Probe("an unknown name", ("no-such-photo",)), Probe("an empty tuple", ())),
                         size=Size()),
@@ -376,10 +382,10 @@ CASES: dict[str, Case] = {
     "make_segmentation_canvases": case(lambda: dict(zip(("images", "labels"), digits()), canvas_size=12, digits_per_canvas=2,
                                                     num_canvases=2, ink_threshold=0.5, seed=0),
                                        digits_per_canvas=Size(), **_CANVAS),
-    "box_iou": case(lambda: {"boxes_a": np.array([[0, 0, 2, 2]]), "boxes_b": np.array([1, 1, 3, 3])},
-                    boxes_a=Array(), boxes_b=Array()),
+    "box_iou": case(lambda: {"boxes_a": np.array([[0, 0, 2, 2], [1, 1, 2, 3]]), "boxes_b": np.array([[1, 1, 3, 3], [0, 0, 1, 1]])},
+                    boxes_a=_BOXES, boxes_b=_BOXES),
     "mask_iou": case(lambda: {"predicted": np.array([[0, 1], [1, 1]]), "target": np.array([[0, 1], [0, 1]]), "num_classes": 2},
-                     predicted=Array(), target=Array(), num_classes=Size()),
+                     predicted=_MASK, target=_MASK, num_classes=Size()),
     # widgets ---------------------------------------------------------------------------------------
     "conv_explorer": case(lambda: {"image": np.ones((9, 9)), "kernel": "blur", "stride": 1, "padding": "same", "relu": False,
                                    "max_size": 16, "display_now": False},
