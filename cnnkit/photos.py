@@ -13,6 +13,7 @@ torchvision's on PIL images), done in float so nothing is rounded to 8 bits.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -216,7 +217,8 @@ def load_photos(names=None, *, size: int = 224) -> np.ndarray:
     func = "load_photos"
     if names is None:
         names = RGB_PHOTOS
-    if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+    names = tuple(names) if isinstance(names, Iterable) and not isinstance(names, str) else names
+    if not isinstance(names, tuple) or not all(isinstance(name, str) for name in names):
         raise TypeError(f"{func}: names must be a list of str (from {RGB_PHOTOS}); received {names!r}")
     if len(names) == 0:
         raise ValueError(f"{func}: names is empty; pass at least one of {RGB_PHOTOS}")

@@ -116,6 +116,15 @@ def imagenet_classes() -> tuple[str, ...]:
     return IMAGENET_CLASSES
 
 
+def _top_k(func: str, k) -> int:
+    from cnnkit._checks import positive_int
+
+    k = positive_int(func, "k", k)
+    if k > NUM_CLASSES:
+        raise ValueError(f"{func}: k must be <= {NUM_CLASSES}; received {k}")
+    return k
+
+
 def top_classes(probabilities, *, k: int = 5) -> list[list[tuple[str, float]]]:
     """The ``k`` most probable ImageNet classes of each row, best first.
 
@@ -143,7 +152,7 @@ def top_classes(probabilities, *, k: int = 5) -> list[list[tuple[str, float]]]:
     >>> top_classes(scores, k=2)
     [[('espresso', 0.9), ('coffee mug', 0.1)]]
     """
-    from cnnkit._checks import numeric_array, positive_int
+    from cnnkit._checks import numeric_array
 
     func = "top_classes"
     scores = numeric_array(func, "probabilities", probabilities)
@@ -152,9 +161,7 @@ def top_classes(probabilities, *, k: int = 5) -> list[list[tuple[str, float]]]:
             f"{func}: probabilities must have shape (N, {NUM_CLASSES}), one row per image; "
             f"received shape {scores.shape}"
         )
-    k = positive_int(func, "k", k)
-    if k > NUM_CLASSES:
-        raise ValueError(f"{func}: k must be <= {NUM_CLASSES}; received {k}")
+    k = _top_k(func, k)
     names = imagenet_classes()
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return [[(names[i], round(float(row[i]), 6)) for i in best] for row, best in zip(scores, order)]
@@ -189,14 +196,13 @@ def classify(model, images, *, k: int = 5) -> list[list[tuple[str, float]]]:
     >>> model = load_pretrained("mobilenet_v2", input_size=96)
     >>> classify(model, np.full((96, 96, 3), 0.5, np.float32), k=1)[0][0][0]  # doctest: +SKIP
     """
-    import keras
-
+    from cnnkit._checks import keras_model
     from cnnkit.photos import check_rgb_images
 
     func = "classify"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{func}: model must be a keras.Model; received {type(model).__name__}")
+    keras_model(func, "model", model)
     batch = check_rgb_images(func, "images", images)
+    k = _top_k(func, k)
     expected = tuple(model.input_shape[1:3])
     if None not in expected and batch.shape[1:3] != expected:
         raise ValueError(
@@ -640,6 +646,10 @@ def load_pretrained(name: str = "mobilenet_v2", *, include_top: bool = True, poo
         raise TypeError(f"{func}: weights_file must be a path; received {type(weights_file).__name__}")
     if weights_file is not None and key != "mobilenet_v2":
         raise ValueError(f"{func}: weights_file applies to 'mobilenet_v2' only; received it with {name!r}")
+    if weights_file is not None and weights is None:
+        raise ValueError(f"{func}: weights_file applies to weights='imagenet' only; received it with weights=None")
+    if weights_file is not None and not Path(weights_file).is_file():
+        raise ValueError(f"{func}: cannot read the weights file: weights_file {os.fspath(weights_file)!r} is not an existing file")
     input_size = int(input_size)
     if key != "mobilenet_v2":
         return _keras_family(key, input_size, bool(include_top), pooling, weights)

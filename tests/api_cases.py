@@ -197,6 +197,39 @@ def _info():
     return ck.DeviceInfo(platform="local")
 
 
+@functools.cache
+def small_pretrained():
+    """MobileNetV2 at its smallest input (32x32), built once: classify's probes need a real model."""
+    import cnnkit as ck
+
+    return ck.load_pretrained("mobilenet_v2", input_size=32)
+
+
+def keras_input(size=8, channels=2):
+    """A fresh 4-D Keras tensor (the blocks add layers to it, so not cached)."""
+    import keras
+
+    return keras.Input((size, size, channels))
+
+
+def digits(count=3):
+    """``count`` 8x8 "digits" in [0, 1] with labels, for the canvas generators."""
+    pixels = np.zeros((count, 8, 8), np.float32)
+    pixels[:, 2:6, 3:5] = 1.0
+    return pixels, np.arange(count) % 10
+
+
+_TENSOR = Other(Probe("a string", "x"), Probe("an array", np.ones((1, 8, 8, 2))))
+_RGB = Other(*Array(ranks=(3, 4)).probes(), Probe("0..255 values", np.full((1, 32, 32, 3), 200.0)),
+             Probe("one channel", np.full((1, 32, 32, 1), 0.5)))
+_BOXES = Other(*Array().probes(), Probe("3 numbers per box", np.ones((2, 3))), Probe("a reversed box", np.array([2, 2, 0, 0])),
+               Probe("boxes that do not broadcast", np.ones((3, 4))))
+_MASK = Other(*Array().probes(), Probe("float labels", np.full((2, 2), 0.5)), Probe("a label >= num_classes", np.full((2, 2), 5)),
+              Probe("a negative label", np.full((2, 2), -1)), Probe("another shape", np.zeros((3, 3), int)))
+_CANVAS = dict(images=Array(ranks=(3, 4)), labels=Array(ranks=(1,)), canvas_size=Size(), num_canvases=Size(), ink_threshold=Number(),
+               seed=Size(minimum=0))
+
+
 _CONV_EXPLORER = dict(image=Array(ranks=(2, 3)), kernel=Other(Probe("an unknown name", "edges"), Probe("a 3-D kernel", np.ones((3, 3, 1))),
                                                              Probe("an int", 3)),
                       stride=Size(), padding=Choice("valid", "same"), relu=Flag(), max_size=Size())
@@ -309,6 +342,50 @@ CASES: dict[str, Case] = {
                            margin=Size(minimum=0)),
     "heatmap_mass": case(lambda: {"heatmaps": np.ones((2, 4, 4)), "mask": np.eye(4, dtype=bool), "border": 1},
                          heatmaps=Array(ranks=(3,)), mask=Array(ranks=(2, 3)), border=Size(minimum=0)),
+    # pretrained, photos ----------------------------------------------------------------------------
+    "imagenet_classes": case(lambda: {}),
+    "top_classes": case(lambda: {"probabilities": np.full((2, 1000), 1e-3), "k": 3}, probabilities=Array(ranks=(2,)),
+                        k=Other(Probe("a string", "3"), Probe("a float", 2.5), Probe("True", True), Probe("0", 0), Probe("1001", 1001))),
+    "classify": case(lambda: {"model": small_pretrained(), "images": np.full((1, 32, 32, 3), 0.5, np.float32), "k": 2},
+                     model=Model(), images=Other(*_RGB.listed, Probe("another size than the model's", np.full((1, 40, 40, 3), 0.5))),
+                     k=Other(Probe("a string", "3"), Probe("a float", 2.5), Probe("0", 0), Probe("1001", 1001))),
+    "load_pretrained": case(lambda: {"name": "mobilenet_v2", "include_top": False, "pooling": None, "input_size": 32, "weights": None,
+                                     "weights_file": None},
+                            name=Other(Probe("an int", 3), Probe("an unknown name", "resnet9000")), include_top=Flag(),
+                            pooling=Other(Probe("an int", 3), Probe("an unknown name", "max")),
+                            input_size=Other(Probe("a string", "32"), Probe("a float", 32.5), Probe("True", True), Probe("16", 16),
+                                             Probe("-5", -5)),
+                            weights=Other(Probe("an int", 3), Probe("an unknown name", "cifar")),
+                            weights_file=Other(Probe("an int", 3), Probe("a missing file", "no/such/file.pth"))),
+    "load_rgb_photo": case(lambda: {"name": "coffee"}, name=Other(Probe("an int", 3), Probe("an unknown name", "no-such-photo"))),
+    "center_crop": case(lambda: {"images": np.full((10, 12, 3), 0.5, np.float32), "size": 4, "short_side": 5},
+                        images=_RGB, size=Size(), short_side=Other(*Size().probes(), Probe("less than size", 3))),
+    "load_photos": case(lambda: {"names": ("coffee",), "size": 8},
+                        names=Other(Probe("an int", 3), Probe("an unknown name", ("no-such-photo",)), Probe("an empty tuple", ())),
+                        size=Size()),
+    # architectures ---------------------------------------------------------------------------------
+    "vgg_block": case(lambda: {"inputs": keras_input(), "filters": 2, "num_convs": 2, "name": "b"},
+                      inputs=_TENSOR, filters=Size(), num_convs=Size(), name=Text()),
+    "residual_block": case(lambda: {"inputs": keras_input(), "filters": 2, "stride": 2, "residual": True, "batch_norm": True, "name": "b"},
+                           inputs=_TENSOR, filters=Size(), stride=Size(), residual=Flag(), batch_norm=Flag(), name=Text()),
+    "depthwise_separable_block": case(lambda: {"inputs": keras_input(), "filters": 2, "stride": 1, "batch_norm": False, "name": "b"},
+                                      inputs=_TENSOR, filters=Size(), stride=Size(), batch_norm=Flag(), name=Text()),
+    "build_residual_network": case(lambda: {"input_shape": (8, 8, 1), "num_blocks": 1, "filters": 2, "residual": True, "batch_norm": False,
+                                            "pool_size": 2, "head": "gap", "num_classes": 3, "name": "m"},
+                                   num_blocks=Size(), filters=Size(), residual=Flag(), batch_norm=Flag(), pool_size=Size(),
+                                   head=Choice("gap", "flatten"), **_BUILDER),
+    "layer_costs": case(lambda: {"model": tiny_classifier()}, model=Model()),
+    # canvas ----------------------------------------------------------------------------------------
+    "make_localization_canvases": case(lambda: dict(zip(("images", "labels"), digits()), canvas_size=12, num_canvases=2, ink_threshold=0.5,
+                                                    seed=0),
+                                       **_CANVAS),
+    "make_segmentation_canvases": case(lambda: dict(zip(("images", "labels"), digits()), canvas_size=12, digits_per_canvas=2,
+                                                    num_canvases=2, ink_threshold=0.5, seed=0),
+                                       digits_per_canvas=Size(), **_CANVAS),
+    "box_iou": case(lambda: {"boxes_a": np.array([[0, 0, 2, 2], [1, 1, 2, 3]]), "boxes_b": np.array([[1, 1, 3, 3], [0, 0, 1, 1]])},
+                    boxes_a=_BOXES, boxes_b=_BOXES),
+    "mask_iou": case(lambda: {"predicted": np.array([[0, 1], [1, 1]]), "target": np.array([[0, 1], [0, 1]]), "num_classes": 2},
+                     predicted=_MASK, target=_MASK, num_classes=Size()),
     # widgets ---------------------------------------------------------------------------------------
     "conv_explorer": case(lambda: {"image": np.ones((9, 9)), "kernel": "blur", "stride": 1, "padding": "same", "relu": False,
                                    "max_size": 16, "display_now": False},
@@ -329,6 +406,11 @@ NOT_CALLED: dict[str, str] = {
     "PHOTOS": "a tuple of photo names",
     "MnistData": "the NamedTuple load_mnist returns; its fields are not checked by design",
     "DeviceInfo": "the frozen dataclass detect_device returns",
+    "CONVERSION_VERSION": "an int stamped on the converted-weights cache",
+    "KERAS_FAMILIES": "a dict of the keras.applications networks load_pretrained wraps",
+    "PRETRAINED": "a tuple of the names load_pretrained knows",
+    "RGB_PHOTOS": "a tuple of the names load_rgb_photo knows",
+    "LayerCost": "the NamedTuple layer_costs returns",
 }
 
 # The name an error message starts with, where it is not the public name (a class reports the

@@ -206,3 +206,57 @@ def test_dense_params_is_keras_count(inputs, units, use_bias):
     layer = keras.layers.Dense(units, use_bias=use_bias)
     layer.build((None, inputs))
     assert ck.dense_params(inputs, units, use_bias=use_bias) == layer.count_params()
+
+
+# ----------------------------------------------------------------------------------------------
+# layer_costs: parameters and multiply-adds per layer
+# ----------------------------------------------------------------------------------------------
+def _out_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+
+
+@st.composite
+def costed_layers(draw):
+    """A layer's kind, settings and input shape, and by hand its output shape, parameters and
+    multiply-adds (the layer itself is built in the test: Keras draws its initial weights)."""
+    kind = draw(st.sampled_from(["Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense"]))
+    bias = draw(st.booleans())
+    if kind == "Dense":
+        features, units = draw(st.integers(1, 64)), draw(st.integers(1, 32))
+        positions = draw(st.sampled_from([(), (3,), (2, 3)]))  # Dense on (I,), a sequence, or a map
+        return (kind, dict(units=units, use_bias=bias), (*positions, features), (*positions, units),
+                features * units + bias * units, math.prod(positions) * features * units)
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    height, width = draw(st.integers(kh, 10)), draw(st.integers(kw, 10))
+    ho, wo = _out_size(height, kh, sh, padding), _out_size(width, kw, sw, padding)
+    config = dict(kernel_size=(kh, kw), strides=(sh, sw), padding=padding, use_bias=bias)
+    if kind == "Conv2D":
+        groups = draw(st.integers(1, 3))
+        channels, filters = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 4))
+        per_output = kh * kw * (channels // groups)  # each filter sees its group's channels only
+        return (kind, dict(config, filters=filters, groups=groups), (height, width, channels), (ho, wo, filters),
+                per_output * filters + bias * filters, ho * wo * filters * per_output)
+    channels, multiplier = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    inner = channels * multiplier  # maps after the depthwise step
+    if kind == "DepthwiseConv2D":
+        return (kind, dict(config, depth_multiplier=multiplier), (height, width, channels), (ho, wo, inner),
+                kh * kw * inner + bias * inner, ho * wo * inner * kh * kw)
+    filters = draw(st.integers(1, 6))
+    params = kh * kw * inner + inner * filters + bias * filters  # the bias sits after the pointwise step
+    return (kind, dict(config, filters=filters, depth_multiplier=multiplier), (height, width, channels), (ho, wo, filters),
+            params, ho * wo * inner * kh * kw + ho * wo * filters * inner)
+
+
+@settings(SETTINGS, max_examples=30)
+@given(problem=costed_layers())
+def test_layer_costs_is_the_hand_count_and_keras_count_params(problem):
+    kind, config, input_shape, output_shape, params, multiply_adds = problem
+    layer = getattr(keras.layers, kind)(**config)
+    model = keras.Sequential([keras.Input(input_shape), layer])
+    [cost] = ck.layer_costs(model)
+    assert cost.kind == kind
+    assert cost.output_shape == output_shape == tuple(model.output_shape[1:])
+    assert cost.params == params == layer.count_params()
+    assert cost.multiply_adds == multiply_adds
