@@ -359,7 +359,7 @@ def install_guard(report_fd: int, *, library_paths: list[str]) -> None:  # noqa:
     remember_namespace(builtins.__dict__, "builtins.", _SHELL_BUILTINS)
     try:
         import numpy.testing  # noqa: F401 - the tests' helpers, imported before any student code
-    except ImportError:
+    except (ImportError, OSError):  # not installed, or not readable in this sandbox: the cells will say so
         pass
     module_entries = [("builtins", builtins), ("sys", sys)]
     for name in _GUARDED_MODULES:
