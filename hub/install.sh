@@ -49,10 +49,10 @@ if ! command -v configurable-http-proxy >/dev/null 2>&1; then
   npm install -g --silent --no-fund --no-audit configurable-http-proxy@5 >/dev/null
 fi
 
-# 3. The environment. Dependencies are re-installed when a requirements file changes, the course
+# 3. The environment (the course package cnnkit and the grading package, each its own distribution). Dependencies are re-installed when a requirements file changes, the course
 # package when its sources change (a copy, not an editable install: the checkout may sit in a
 # private folder, and students must not need to read it).
-deps_hash="$(cat "$REPO/pyproject.toml" "$REPO/binder/requirements.txt" "$REPO/hub/requirements.txt" | sha256sum | cut -c1-16)"
+deps_hash="$(cat "$REPO/pyproject.toml" "$REPO/grader/pyproject.toml" "$REPO/binder/requirements.txt" "$REPO/hub/requirements.txt" | sha256sum | cut -c1-16)"
 code_hash="$(cd "$REPO" && find cnnkit grader -type f ! -name '*.pyc' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
 if [ ! -x "$PREFIX/bin/python" ]; then
   say "creating $PREFIX with Debian's python3"
@@ -69,13 +69,13 @@ if [ "$(cat "$PREFIX/.deps" 2>/dev/null)" != "$deps_hash" ]; then
   grep -v -i -E "^($(grep -o -E '^[A-Za-z0-9_.-]+' "$REPO/hub/requirements.txt" | paste -sd '|'))==" \
     "$REPO/binder/requirements.txt" > "$package_copy/constraints.txt"
   "$PREFIX/bin/python" -m pip install --quiet -c "$package_copy/constraints.txt" \
-    -r "$REPO/hub/requirements.txt" jupyterlab ipykernel "$package_copy"
+    -r "$REPO/hub/requirements.txt" jupyterlab ipykernel "$package_copy" "$package_copy/grader"
   chmod -R go+rX "$PREFIX"
   echo "$code_hash" > "$PREFIX/.code"
   echo "$deps_hash" > "$PREFIX/.deps"
 elif [ "$(cat "$PREFIX/.code" 2>/dev/null)" != "$code_hash" ]; then
   say "updating the course package in $PREFIX"
-  "$PREFIX/bin/python" -m pip install --quiet --no-deps --force-reinstall "$package_copy"
+  "$PREFIX/bin/python" -m pip install --quiet --no-deps --force-reinstall "$package_copy" "$package_copy/grader"
   chmod -R go+rX "$PREFIX"
   echo "$code_hash" > "$PREFIX/.code"
 fi
