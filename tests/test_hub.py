@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.utils import parse_utc
-from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port
+from test_browser import CHROMIUM, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB = ROOT / "hub"
@@ -171,16 +171,6 @@ def hub():
             users("remove", *ACCOUNTS)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def server_pid(name: str) -> int:
