@@ -17,6 +17,10 @@ from cnnkit._checks import flag, positive_int
 # "oneDNN custom operations" line lands on stderr and nbval's output comparison fails.
 _QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
+# Okabe and Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion, sky blue,
+# reddish purple, yellow (last: it is faint on white).
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442")
+
 PLOT_STYLE = {
     "figure.figsize": (6.0, 4.0),
     "figure.dpi": 80,
@@ -26,6 +30,9 @@ PLOT_STYLE = {
     "axes.spines.right": False,
     "image.cmap": "gray",
     "font.size": 10,
+    # Okabe and Ito's colour-blind safe palette (black left out: it is the text colour), so that
+    # the lines of one plot stay apart for readers with any common colour-vision deficiency.
+    "axes.prop_cycle": "cycler('color', " + repr(list(OKABE_ITO)) + ")",
 }
 
 

@@ -339,11 +339,14 @@ def plot_images(
     return fig
 
 
-def plot_filters(weights: ArrayLike, *, ncols: int = 8, max_filters: int = 64) -> Figure:
+def plot_filters(weights: ArrayLike, *, ncols: int = 8, max_filters: int = 64, signed: bool = False) -> Figure:
     """The filters of a Conv2D layer, one small image each.
 
-    Each filter is scaled on its own to [0, 1] (its smallest weight black, its largest white),
-    so shapes are comparable but magnitudes between filters are not.
+    By default each filter is scaled on its own to [0, 1] (its smallest weight black, its largest
+    white), so shapes are comparable but magnitudes between filters are not, and the sign of a
+    weight cannot be read. With ``signed=True`` all filters share one scale centred on 0, drawn
+    with the diverging map ``RdBu_r`` (negative blue, 0 white, positive red) and a colour bar, so
+    both the sign and the size of every weight can be read.
 
     Parameters
     ----------
@@ -354,11 +357,15 @@ def plot_filters(weights: ArrayLike, *, ncols: int = 8, max_filters: int = 64) -
         Filters per row.
     max_filters : int, default 64
         Draw at most the first ``max_filters`` filters.
+    signed : bool, default False
+        Draw the first input channel of every filter on one scale from ``-m`` to ``m``, where
+        ``m`` is the largest absolute weight drawn, with a colour bar.
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``min(F, max_filters)`` axes, one image each, titled with the filter index.
+        ``min(F, max_filters)`` axes, one image each, titled with the filter index (with
+        ``signed=True`` one more: the colour bar).
 
     Raises
     ------
@@ -373,6 +380,8 @@ def plot_filters(weights: ArrayLike, *, ncols: int = 8, max_filters: int = 64) -
     >>> plot_filters(kernel);  # doctest: +SKIP
     >>> len(plot_filters(np.random.rand(3, 3, 1, 32), max_filters=16).axes)
     16
+    >>> len(plot_filters(np.random.rand(3, 3, 1, 32), max_filters=16, signed=True).axes)  # + colour bar
+    17
     """
     func = "plot_filters"
     array = non_empty_array(func, "weights", weights)
@@ -382,16 +391,22 @@ def plot_filters(weights: ArrayLike, *, ncols: int = 8, max_filters: int = 64) -
         )
     ncols = positive_int(func, "ncols", ncols)
     max_filters = positive_int(func, "max_filters", max_filters)
+    signed = flag(func, "signed", signed)
     count = min(array.shape[3], max_filters)
     fig, axes = _grid(count, ncols)
+    largest = max(float(np.abs(array[:, :, 0, :count]).max()), 1e-12)
     for index, ax in enumerate(axes):
-        if array.shape[2] == 3:
+        if signed:
+            shown = ax.imshow(array[:, :, 0, index], cmap="RdBu_r", vmin=-largest, vmax=largest, interpolation="nearest")
+        elif array.shape[2] == 3:
             ax.imshow(_unit_range(array[:, :, :, index]), interpolation="nearest")
         else:
             ax.imshow(
                 _unit_range(array[:, :, 0, index]), cmap="gray", vmin=0, vmax=1, interpolation="nearest"
             )
         ax.set_title(f"{index}", fontsize=9)
+    if signed:
+        fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")
     if count < array.shape[3]:
         fig.suptitle(f"first {count} of {array.shape[3]} filters")
     return fig
@@ -620,7 +635,7 @@ def plot_heatmap_overlay(
     heatmap: ArrayLike,
     *,
     alpha: float = 0.5,
-    cmap: str = "jet",
+    cmap: str = "viridis",
     interpolation: str = "bilinear",
     ax: Axes | None = None,
 ) -> Figure:
@@ -634,8 +649,9 @@ def plot_heatmap_overlay(
         Importance per region, scaled to [0, 1]; it is resized to ``(H, W)``.
     alpha : float, default 0.5
         Opacity of the heatmap, in [0, 1].
-    cmap : str, default "jet"
-        Colour map of the heatmap (0 = blue, 1 = red for "jet").
+    cmap : str, default "viridis"
+        Colour map of the heatmap (0 = dark purple, 1 = yellow for "viridis", which is perceptually
+        uniform and readable by colour-blind readers); any matplotlib colour map name.
     interpolation : "bilinear" or "nearest", default "bilinear"
         How the heatmap is resized: smooth, or blocks that show its real resolution.
     ax : matplotlib.axes.Axes, optional

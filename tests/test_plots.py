@@ -195,6 +195,18 @@ def test_filters_constant_filter_is_drawn_mid_gray():
     np.testing.assert_array_equal(fig.axes[0].get_images()[0].get_array(), np.full((3, 3), 0.5))
 
 
+def test_filters_signed_share_one_scale_centred_on_zero_with_a_colour_bar():
+    weights = np.random.default_rng(4).standard_normal((3, 3, 2, 6))
+    fig = ck.plot_filters(weights, max_filters=5, signed=True)
+    panels, colour_bar = fig.axes[:5], fig.axes[5:]
+    largest = np.abs(weights[:, :, 0, :5]).max()
+    for index, ax in enumerate(panels):
+        image = ax.get_images()[0]
+        np.testing.assert_array_equal(image.get_array(), weights[:, :, 0, index])   # raw weights, not rescaled
+        assert image.get_clim() == (-largest, largest) and image.get_cmap().name == "RdBu_r"
+    assert len(colour_bar) == 1 and colour_bar[0].get_ylabel() == "weight"
+
+
 def test_filters_rejects_other_ranks():
     message = r"plot_filters: weights must be 4-D \(KH, KW, C, F\).* shape \(3, 3, 8\)"
     with pytest.raises(ValueError, match=message):
@@ -324,6 +336,13 @@ def test_overlay_draws_image_then_resized_heatmap(image_shape):
     assert picture.get_array().shape == (image_shape if image_shape[2:] == (3,) else image_shape[:2])
     np.testing.assert_allclose(heat.get_array(), _resize(heatmap, 8, 10, "bilinear"))
     assert heat.get_alpha() == 0.4
+
+
+def test_overlay_default_colour_map_is_perceptually_uniform_and_any_map_can_be_passed():
+    default = ck.plot_heatmap_overlay(np.zeros((4, 4)), np.ones((2, 2)))
+    chosen = ck.plot_heatmap_overlay(np.zeros((4, 4)), np.ones((2, 2)), cmap="magma")
+    assert default.axes[0].get_images()[1].get_cmap().name == "viridis"
+    assert chosen.axes[0].get_images()[1].get_cmap().name == "magma"
 
 
 def test_overlay_draws_into_a_given_axes():
