@@ -235,7 +235,9 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
             values = numeric_array(func, f"history[{key!r}]", record[key]).astype(np.float64).ravel()
             if values.size == 0:
                 raise ValueError(f"{func}: history[{key!r}] has no values (no epoch recorded)")
-            ax.plot(np.arange(1, values.size + 1), values, marker="o", markersize=3, label=label)
+            # line style and marker as well as colour tell the curves apart (colour-blind readers, grey print)
+            style = {"linestyle": "--", "marker": "s"} if label == "validation" else {"linestyle": "-", "marker": "o"}
+            ax.plot(np.arange(1, values.size + 1), values, markersize=3, label=label, **style)
         ax.set_title(metric)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -60,6 +60,7 @@ def test_history_draws_train_and_validation_per_metric(wrap):
         np.testing.assert_array_equal(train.get_ydata(), HISTORY[metric])
         np.testing.assert_array_equal(validation.get_ydata(), HISTORY[f"val_{metric}"])
         assert [text.get_text() for text in ax.get_legend().get_texts()] == ["train", "validation"]
+        assert (train.get_linestyle(), validation.get_linestyle()) == ("-", "--")   # not told apart by colour only
 
 
 def test_history_without_validation_has_one_line_and_accepts_one_name():
