@@ -178,14 +178,14 @@ def keras_model(func: str, name: str, value):
 
 
 def colormap(func: str, name: str, value) -> str:
-    """Return ``value`` if it names a matplotlib colour map ("gray", "viridis", "jet", ...)."""
+    """Return ``value`` if it names a matplotlib colour map ("gray", "viridis", "RdBu_r", ...)."""
     import matplotlib
 
     if not isinstance(value, str):
         raise TypeError(f"{func}: {name} must be the name of a matplotlib colour map such as 'gray'; received "
                         f"{type(value).__name__} {value!r}")
     if value not in matplotlib.colormaps:
-        raise ValueError(f"{func}: {name} {value!r} is not a matplotlib colour map; try 'gray', 'viridis' or 'jet'")
+        raise ValueError(f"{func}: {name} {value!r} is not a matplotlib colour map; try 'gray', 'viridis' or 'RdBu_r'")
     return value
 
 
