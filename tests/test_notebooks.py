@@ -128,6 +128,7 @@ READING_DESIGN = [
     "03_building_a_cnn",
     "04_training_on_mnist",
     "05_overfitting_control",
+    "07_interpretability",
 ]
 CONVERTED = [path for path in LECTURES if path.stem in READING_DESIGN]
 ASSERTION = re.compile(r"^\s*assert\b|\bnp\.testing\.assert_|\bassert_(allclose|array_equal|raises)\(", re.M)
