@@ -129,6 +129,8 @@ READING_DESIGN = [
     "04_training_on_mnist",
     "05_overfitting_control",
     "07_interpretability",
+    "08_architectures",
+    "09_beyond_classification",
 ]
 CONVERTED = [path for path in LECTURES if path.stem in READING_DESIGN]
 ASSERTION = re.compile(r"^\s*assert\b|\bnp\.testing\.assert_|\bassert_(allclose|array_equal|raises)\(", re.M)
