@@ -316,14 +316,15 @@ def test_toy_full_cycle_and_corpus(course):
     assert "output truncated" in corpus.outputs_text(graded)
 
 
-def hostile_batch(course, attacks, *, students, config=None):
+def hostile_batch(course, attacks, *, students, config=None, solution_check=True):
     source, release = notebooks(course, "toy")
     solution = corpus.solution_submission(source, release)
     files = {name: {"toy.ipynb": corpus.hostile_submission(solution, attacks[theme])} for name, theme in students.items()}
     download = corpus.write_download(os.path.join(course, "hostile-download.zip"), files)
     os.environ["GRADER_TEST_SECRET"] = "not-for-students-5b1e"
     try:
-        return grade_batch("toy", [download], course_root=course, config=config or short_timeouts())
+        return grade_batch("toy", [download], course_root=course, config=config or short_timeouts(),
+                           solution_check=solution_check)
     finally:
         del os.environ["GRADER_TEST_SECRET"]
 
@@ -417,7 +418,10 @@ def test_each_sandbox_layer_stops_attacks_alone(course, layer):
     attacks = corpus.hostile_cells(course=course, victim="alice", assignment="toy", ctypes_variants=ctypes_variants)
     every = [cell for cells in attacks.values() for cell in cells]
     before = snapshot(course, ["alice"])
-    report = hostile_batch(course, {"all": every}, students={"mallory_all": "all"}, config=config)
+    # No solution check: assert_unharmed asserts mallory_all's answers (the solution's) earn 5 / 5
+    # in this very sandbox, which is all the check would prove (and its other settings would make it
+    # grade the solution once more).
+    report = hostile_batch(course, {"all": every}, students={"mallory_all": "all"}, config=config, solution_check=False)
     assert_unharmed(course, report, before, ["alice"])
 
 
@@ -460,10 +464,14 @@ def test_command_line_regrades_what_was_collected(course, capsys):
     folder = os.path.join(course, "submitted", "alice", "toy")
     os.makedirs(folder, exist_ok=True)
     nbformat.write(corpus.solution_submission(source, release), os.path.join(folder, "toy.ipynb"))
-    code = grader_main(["batch", "toy", "--course-dir", course, "--student", "alice", "--timeout", "30"])
+    # --no-solution-check: alice's 5 / 5 below is the solution graded in the same sandbox, which is
+    # what the check would prove (--timeout 30 is another setting, so it would grade it once more)
+    code = grader_main(["batch", "toy", "--course-dir", course, "--student", "alice", "--timeout", "30",
+                        "--no-solution-check"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "alice" in printed and "5 / 5" in printed and "Sandbox:" in printed
+    assert "Solution check" not in printed
 
 
 # ---------------------------------------------------------------- the course's labs
@@ -489,7 +497,11 @@ def test_lab_corpus(course, lab):
         "missing": {"answers.pdf": b"%PDF-1.4 not a notebook"},
     }
     download = corpus.write_download(os.path.join(course, f"{lab}-download.zip"), files)
-    report = grade_batch(lab, [download], course_root=course, config=short_timeouts(loop=LAB_LOOP_TIMEOUT))
+    # No solution check: the "solution" student is the lab's solution graded in the same batch, the
+    # same sandbox and the same worker, and its full marks are asserted cell by cell below (the
+    # check would grade the same answers once more first; for labs 2-4 that is a second training).
+    report = grade_batch(lab, [download], course_root=course, config=short_timeouts(loop=LAB_LOOP_TIMEOUT),
+                         solution_check=False)
     results = report.by_student()
     assert results["solution"].cell_scores == points, results["solution"].reasons
     assert results["solution"].score == sum(points.values())
@@ -597,10 +609,14 @@ def test_resume_grades_only_what_is_new_and_regrade_forces(course):
     third = grade_batch("toy", course_root=course, students=["rita", "ravi"], config=config, progress=None)
     assert third.resumed == ["rita"] and third.by_student()["ravi"].score == 5.0
     assert gradebook_rows(course, "toy")["ravi"] == 5.0
-    forced = grade_batch("toy", course_root=course, students=["rita"], config=config, regrade=True, progress=None)
+    # regrade (which forces the solution check) and other settings (a check of their own): no check,
+    # rita's 5 / 5 is the solution graded again in the same sandbox
+    forced = grade_batch("toy", course_root=course, students=["rita"], config=config, regrade=True, progress=None,
+                         solution_check=False)
     assert forced.resumed == [] and forced.by_student()["rita"].score == 5.0
     other = short_timeouts(loop=LOOP_TIMEOUT + 1)  # other settings: graded again
-    assert grade_batch("toy", course_root=course, students=["rita"], config=other, progress=None).resumed == []
+    assert grade_batch("toy", course_root=course, students=["rita"], config=other, progress=None,
+                       solution_check=False).resumed == []
     # each lab has its own grades file
     assert os.path.basename(forced.grades_csv) == "grades-toy.csv"
 
@@ -622,8 +638,9 @@ def test_dead_worker_costs_only_its_submission(course, monkeypatch):
         return real(job, student)
 
     monkeypatch.setattr(workers, "grade_student", dies_on_wanda)
+    # no solution check (regrade would force one): wally's and willa's 5 / 5 are the solution graded
     report = grade_batch("toy", course_root=course, students=["wally", "wanda", "willa"], config=short_timeouts(),
-                         workers=2, regrade=True, progress=None)
+                         workers=2, regrade=True, progress=None, solution_check=False)
     results = report.by_student()
     assert results["wally"].score == results["willa"].score == 5.0
     assert results["wanda"].status == "error" and results["wanda"].score == 0
@@ -705,7 +722,9 @@ def test_shards_merged_equal_one_run(course, tmp_path):
 
     whole = fresh("whole")
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    command = [sys.executable, "-m", "grader", "batch", "toy", download, "--workers", "1"]
+    # --no-solution-check: four course folders would grade the solution four times more; ann's and
+    # fay's 5 / 5 (the solution, in each run) are asserted below
+    command = [sys.executable, "-m", "grader", "batch", "toy", download, "--no-solution-check", "--workers", "1"]
     shards = [fresh(f"shard{k}") for k in range(3)]
     running = [subprocess.Popen(command + ["--course-dir", root, "--shard", f"{k}/3"], cwd=REPO, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -104,6 +104,10 @@ def test_graded_mistakes_cost_their_parts_and_hidden_failures_name_the_case(lab,
     # Scores and messages are checked here, not time (tests/test_grading.py checks the shipped
     # 60 s limit): a machine busy with other work must not time out a right cell.
     config.ExecutePreprocessor.timeout = config.SafeExecute.timeout = SLOW_MACHINE_TIMEOUT
+    # The solution gate of plain `nbgrader autograde` would first grade the lab's solution in the
+    # sandbox: tests/test_grading.py::test_lab_corpus grades every lab's solution to full marks there
+    # (and tests/test_grading.py checks the gate itself on the toy course), so here it is off.
+    config.SolutionGate.enabled = False
     source, release = notebooks(lab)
     nb = corpus.solution_submission(source, release)
     for answer, name in plan["mistakes"]:

@@ -204,7 +204,9 @@ def graded(course):
     download = corpus.write_download(os.path.join(course, "tamper-download.zip"), files)
     config = short_timeouts()
     config.SafeExecute.guard_timeout = 5
-    return grade_batch("guarded", [download], course_root=course, config=config)
+    # No solution check: honest_solution, graded in this batch, must earn every point
+    # (test_honest_submissions_stay_unflagged), which is what the check would prove first.
+    return grade_batch("guarded", [download], course_root=course, config=config, solution_check=False)
 
 
 def test_static_flags_come_only_from_code_the_student_wrote():
@@ -320,7 +322,9 @@ def lab1(course):
     }
     download = corpus.write_download(os.path.join(course, "lab1-tamper.zip"),
                                      {student: {f"{LAB1}.ipynb": nb} for student, nb in files.items()})
-    return source, grade_batch(LAB1, [download], course_root=course, config=short_timeouts())
+    # No solution check: the "solution" student is the same answers graded in the same batch and
+    # sandbox, and its full marks are asserted cell by cell (the check would grade them once more).
+    return source, grade_batch(LAB1, [download], course_root=course, config=short_timeouts(), solution_check=False)
 
 
 def test_lab1_tampering_earns_nothing_and_honest_work_is_unflagged(lab1):
