@@ -13,11 +13,16 @@ The labs import these in their locked setup cell, so the same code runs in a stu
    computed the wrong way) and say which one the student's result matches.
 3. :func:`cell_timer` times a training cell against :data:`CELL_LIMIT_SECONDS`, the time grading
    gives each cell, and warns well before that.
+4. :func:`reference` trains a model the lab's tests need (a baseline, a pretrained extractor) once:
+   a copy stored under a key of everything the training depends on (:func:`reference_key`) is
+   loaded instead of trained again. The grader stores them while grading the lab's own solution
+   and lets every submission load them; elsewhere the cell simply trains.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import math
 import numbers
@@ -476,6 +481,7 @@ SAVE_VARIABLE = "CNNKIT_REFERENCES_SAVE"
 """Environment variable naming a folder where :func:`reference` stores the models it trains."""
 
 _REFERENCE_FORMAT = 1
+_LOADED: list[str] = []  # names of the references this process loaded rather than trained (for tests)
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -545,7 +551,21 @@ def _versions() -> dict[str, str]:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = ""
+    versions["cnnkit_code"] = _cnnkit_code_digest()  # an editable install changes without a new version
     return versions
+
+
+@functools.lru_cache(maxsize=1)
+def _cnnkit_code_digest() -> str:
+    import hashlib
+
+    folder = os.path.dirname(_HERE)
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as handle:
+                digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+    return digest.hexdigest()
 
 
 def reference_key(name: str, model, *, build: Callable, train: Callable, data: Sequence = (), seed: int = 0) -> str:
@@ -752,7 +772,9 @@ def reference(
     key = reference_key(name, model, build=build, train=train, data=arrays, seed=seed)
     filename = f"{name}-{key}.npz"
     record = _load_reference(os.path.join(folder, filename), digests, model) if folder else None
-    if record is None:
+    if record is not None:
+        _LOADED.append(name)
+    else:
         record = _record("reference", train(model))
         record = json.loads(json.dumps(record))  # as a stored one reads back
         if save:

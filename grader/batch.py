@@ -238,10 +238,10 @@ def grade_batch(
         if solution_check == "force" or ((left or check_only) and solution_check):
             check_solution(job, root=root, source=source, fingerprint=f"{fingerprint}:{settings_key}", plan=plan,
                            settings=settings, force=regrade or solution_check == "force", references=reference_cache, say=say)
-        digests = reference_digests(root, assignment) if reference_cache else None
-        if digests:  # the workers (forked below) start their kernels with these settings
+        stored = reference_digests(root, assignment) if reference_cache else None
+        if stored:  # the workers (forked below) start their kernels with these settings
             cfg.SandboxKernelManager.references = reference_folder(root, assignment)
-            cfg.SandboxKernelManager.reference_digests = digests
+            cfg.SandboxKernelManager.reference_digests = stored
         if check_only:
             return BatchReport(assignment, [], plan, unmatched, "", "", time.monotonic() - started)
         if left:

@@ -122,7 +122,7 @@ def test_the_key_follows_what_the_training_depends_on():
     assert key(train=lambda model: model.fit(X, Y, epochs=3, verbose=0).history) != key(
         train=lambda model: model.fit(X, Y, epochs=2, verbose=0).history)
     versions = labtools._versions()
-    assert {"python", "cnnkit", "keras", "tensorflow", "numpy"} <= set(versions)
+    assert {"python", "cnnkit", "cnnkit_code", "keras", "tensorflow", "numpy"} <= set(versions)
 
 
 @pytest.mark.parametrize(
@@ -203,6 +203,7 @@ def _submissions(root: str, lab: str) -> dict:
     setup = next(index for index, cell in enumerate(hostile.cells)
                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup")
     hostile.cells.insert(setup + 1, nbformat.v4.new_code_cell(HOSTILE))
+    hostile.cells.append(nbformat.v4.new_code_cell("import cnnkit.labtools\nprint('loaded:', sorted(cnnkit.labtools._LOADED))"))
     files = {name: {f"{lab}.ipynb": notebook} for name, notebook in
              [("a-hostile", hostile), ("b-solution", solution), ("c-partial", partial)]}
     return corpus.write_download(os.path.join(root, f"{lab}.zip"), files)
@@ -216,7 +217,8 @@ def test_grades_are_the_same_with_and_without_the_cache(lab):
     root = _course(lab)
     try:
         download = _submissions(root, lab)
-        cached = grade_batch(lab, [download], course_root=root, workers=1, progress=None)
+        # 600 s per cell: a busy machine must not time a training out (both batches use the same)
+        cached = grade_batch(lab, [download], course_root=root, workers=1, progress=None, timeout=600)
         digests = reference_digests(root, lab)
         expected = {"lab3_overfitting": ["lab3-baseline"], "lab4_transfer_gradcam": ["lab4-pretrain", "lab4-shortcut"]}[lab]
         assert sorted(name.rsplit("-", 1)[0] for name in digests) == expected
@@ -225,8 +227,9 @@ def test_grades_are_the_same_with_and_without_the_cache(lab):
                 assert hashlib.sha256(handle.read()).hexdigest() == digest
         printed = corpus.outputs_text(os.path.join(root, "autograded", "a-hostile", lab, f"{lab}.ipynb"))
         assert "refused: PermissionError" in printed and "overwrote" not in printed, printed[-2000:]
+        assert f"loaded: {expected}" in printed, "the student's kernel trained the reference models instead of loading them"
         uncached = grade_batch(lab, course_root=root, workers=1, progress=None, regrade=True, solution_check=False,
-                               reference_cache=False)
+                               reference_cache=False, timeout=600)
         with_cache = {result.student: (result.status, result.cell_scores) for result in cached.results}
         without = {result.student: (result.status, result.cell_scores) for result in uncached.results}
         assert with_cache == without
