@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=2, help="correct and untouched submissions per lab")
     parser.add_argument("--toy", action="store_true", help="measure only the numpy toy assignment (fixed costs)")
     parser.add_argument("--parallel-lab", default="lab1_conv_pool", help="lab (or toy) of the 1-against-2-workers batch")
-    parser.add_argument("--parallel-copies", type=int, default=16, help="its submissions (0: skip it)")
+    parser.add_argument("--parallel-copies", type=int, help="its submissions (default 16; 0: skip it)")
     parser.add_argument("--timeout", type=int, help="seconds per cell (default: the course's 60; raise it on a busy machine)")
     parser.add_argument("--no-reference-cache", dest="cache", action="store_false",
                         help="every kernel trains the labs' reference models (the way before the cache)")
@@ -143,7 +143,9 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     if args.quick:
-        args.copies, args.parallel_copies = 1, max(args.parallel_copies, 16)
+        args.copies = 1
+    if args.parallel_copies is None:
+        args.parallel_copies = 16
     labs = [] if args.toy else (args.labs or _labs())
     parallel = [] if args.toy or not args.parallel_copies else [args.parallel_lab]
     measured = ([] if args.quick else ["toy"]) + labs
