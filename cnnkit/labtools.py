@@ -13,15 +13,21 @@ The labs import these in their locked setup cell, so the same code runs in a stu
    computed the wrong way) and say which one the student's result matches.
 3. :func:`cell_timer` times a training cell against :data:`CELL_LIMIT_SECONDS`, the time grading
    gives each cell, and warns well before that.
+4. :func:`reference` trains a model the lab's tests need (a baseline, a pretrained extractor) once:
+   a copy stored under a key of everything the training depends on (:func:`reference_key`) is
+   loaded instead of trained again. The grader stores them while grading the lab's own solution
+   and lets every submission load them; elsewhere the cell simply trains.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import math
 import numbers
 import os
+import re
 import sys
 import threading
 import time
@@ -461,3 +467,317 @@ def timing_message(what: str, seconds: float, *, limit: float = CELL_LIMIT_SECON
         slower = "(and the grading machine may be slower than yours)"
         return f"WARNING: {what} took {shown} s; grading stops a cell at {limit:g} s {slower}: {advice}"
     return f"{what} took {shown} s (grading stops a cell at {limit:g} s)"
+
+
+# ----------------------------------------------------------------------------------- references
+REFERENCES_VARIABLE = "CNNKIT_REFERENCES"
+"""Environment variable naming a folder of reference models that :func:`reference` may load."""
+
+DIGESTS_VARIABLE = "CNNKIT_REFERENCE_DIGESTS"
+"""Environment variable holding ``{file name: sha256}`` (JSON): when set, :func:`reference` loads
+only files listed there whose bytes have that digest (the grader sets it; nothing else is trusted)."""
+
+SAVE_VARIABLE = "CNNKIT_REFERENCES_SAVE"
+"""Environment variable naming a folder where :func:`reference` stores the models it trains."""
+
+_REFERENCE_FORMAT = 1
+_LOADED: list[str] = []  # names of the references this process loaded rather than trained (for tests)
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def _value_digest(value, depth: int = 0) -> str:
+    """A digest of a value that is the same in every process (code by its bytecode and constants)."""
+    import hashlib
+    import types
+
+    if depth > 8:
+        return type(value).__qualname__
+    if isinstance(value, types.FunctionType):
+        parts = [_value_digest(value.__code__, depth + 1), _value_digest(value.__defaults__ or (), depth + 1),
+                 _value_digest(value.__kwdefaults__ or {}, depth + 1),
+                 _value_digest([cell.cell_contents for cell in value.__closure__ or ()], depth + 1)]
+    elif isinstance(value, types.CodeType):  # not its file name or line: moving a cell changes nothing
+        parts = [value.co_code.hex(), list(value.co_names), list(value.co_varnames),
+                 [_value_digest(const, depth + 1) for const in value.co_consts]]
+    elif isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        parts = [str(array.dtype), list(array.shape), hashlib.sha256(array.tobytes()).hexdigest()]
+    elif isinstance(value, (list, tuple)):
+        parts = [type(value).__name__, [_value_digest(item, depth + 1) for item in value]]
+    elif isinstance(value, dict):
+        parts = [[repr(key), _value_digest(item, depth + 1)] for key, item in sorted(value.items(), key=lambda pair: repr(pair[0]))]
+    else:
+        parts = [repr(value)]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _architecture(model) -> str:
+    """The model's layers, wiring and compile settings as JSON, with layer names by position (Keras
+    numbers its automatic names per session: ``dense_3`` the second time a cell runs)."""
+    import json
+
+    names: dict[str, str] = {}
+
+    def collect(layer) -> None:
+        names.setdefault(layer.name, f"layer{len(names)}")
+        for inner in getattr(layer, "layers", []):
+            collect(inner)
+
+    collect(model)
+
+    def rename(value, key=None):
+        if isinstance(value, dict):
+            return {name: rename(item, name) for name, item in value.items()}
+        if isinstance(value, list):
+            return [rename(item) for item in value]
+        if isinstance(value, str) and value in names:
+            return names[value]
+        if key == "name" and isinstance(value, str):  # other automatic names: adam_1, input_layer_2
+            return re.sub(r"_\d+$", "", value)
+        return value
+
+    config = {"model": json.loads(model.to_json()), "compile": model.get_compile_config() if model.compiled else None,
+              "weights": [list(weight.shape) for weight in model.weights]}
+    return json.dumps(rename(config), sort_keys=True, default=repr)
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+    import platform
+
+    versions = {"python": platform.python_version(), "format": str(_REFERENCE_FORMAT)}
+    for package in ("cnnkit", "keras", "tensorflow", "numpy"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = ""
+    versions["cnnkit_code"] = _cnnkit_code_digest()  # an editable install changes without a new version
+    return versions
+
+
+@functools.lru_cache(maxsize=1)
+def _cnnkit_code_digest() -> str:
+    import hashlib
+
+    folder = os.path.dirname(_HERE)
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as handle:
+                digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+    return digest.hexdigest()
+
+
+def reference_key(name: str, model, *, build: Callable, train: Callable, data: Sequence = (), seed: int = 0) -> str:
+    """The cache key of a reference model: a SHA-256 of everything its training depends on.
+
+    The name and seed, the code of ``build`` and ``train`` (bytecode, constants such as the number
+    of epochs, the names they use), the built model's layers, wiring and compile settings, every
+    array in ``data``, and the versions of Python, cnnkit, Keras, TensorFlow and numpy. Changing
+    any of them gives another key, so a stored model is never reused for another lab version.
+
+    Parameters
+    ----------
+    name : str
+        The reference's name (letters, digits, ``-`` and ``_``).
+    model : keras.Model
+        ``build()``'s result.
+    build, train, data, seed
+        As given to :func:`reference`.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`reference`.
+
+    Examples
+    --------
+    >>> import keras
+    >>> def build():
+    ...     return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    >>> key = reference_key("tiny", build(), build=build, train=lambda model: {}, seed=0)
+    >>> key == reference_key("tiny", build(), build=build, train=lambda model: {}, seed=0), len(key)
+    (True, 64)
+    >>> key == reference_key("tiny", build(), build=build, train=lambda model: {}, seed=1)
+    False
+    """
+    import hashlib
+    import json
+
+    name, seed, data = _reference_arguments("reference_key", name, build, train, data, seed)
+    parts = {
+        "name": name,
+        "seed": seed,
+        "build": _value_digest(build),
+        "train": _value_digest(train),
+        "architecture": hashlib.sha256(_architecture(model).encode()).hexdigest(),
+        "data": [_value_digest(array) for array in data],
+        "versions": _versions(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _reference_arguments(func: str, name, build, train, data, seed) -> tuple[str, int, list[np.ndarray]]:
+    from cnnkit._checks import numeric_array, positive_int
+
+    if not isinstance(name, str) or not name or not set(name) <= _NAME_CHARACTERS:
+        raise ValueError(f"{func}: name must be a non-empty str of letters, digits, '-' and '_'; received {name!r}")
+    for label, value in (("build", build), ("train", train)):
+        if not callable(value):
+            raise TypeError(f"{func}: {label} must be callable; received {type(value).__name__}")
+    if isinstance(data, np.ndarray) or not isinstance(data, (list, tuple)):
+        raise TypeError(f"{func}: data must be a list or tuple of arrays; received {type(data).__name__}")
+    arrays = [numeric_array(func, f"data[{index}]", value) for index, value in enumerate(data)]
+    return name, positive_int(func, "seed", seed, minimum=0), arrays
+
+
+def _record(func: str, record) -> dict[str, list[float]]:
+    """``train``'s result as ``{str: [float, ...]}`` (what ``model.fit(...).history`` is)."""
+    if record is None:
+        return {}
+    if not isinstance(record, dict) or not all(isinstance(key, str) for key in record):
+        raise TypeError(f"{func}: train must return None or a dict of str to lists of numbers "
+                        f"(model.fit(...).history); received {type(record).__name__}")
+    try:
+        return {key: [float(value) for value in values] for key, values in record.items()}
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{func}: train must return a dict of str to lists of numbers; {error}") from None
+
+
+def _load_reference(path: str, digests: dict | None, model) -> dict[str, list[float]] | None:
+    """The stored record after setting ``model``'s weights from ``path``; None when it is missing,
+    not trusted (no or another digest) or does not fit the model."""
+    import hashlib
+    import io
+    import json
+
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:  # read once: the digest checked is that of the bytes loaded
+        content = handle.read()
+    if digests is not None and digests.get(os.path.basename(path)) != hashlib.sha256(content).hexdigest():
+        return None
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as stored:
+            weights = [stored[f"w{index}"] for index in range(int(stored["count"]))]
+            record = json.loads(str(stored["record"]))
+        model.set_weights(weights)
+    except Exception:  # noqa: BLE001 - a damaged or foreign file: train instead
+        return None
+    return record
+
+
+def _save_reference(folder: str, filename: str, model, record: dict) -> None:
+    import json
+    import tempfile
+
+    os.makedirs(folder, exist_ok=True)
+    weights = {f"w{index}": np.asarray(weight) for index, weight in enumerate(model.get_weights())}
+    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, count=np.array(len(weights)), record=np.array(json.dumps(record)), **weights)
+        os.replace(temporary, os.path.join(folder, filename))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def reference(
+    name: str, *, build: Callable, train: Callable, data: Sequence = (), seed: int = 0, folder: str | None = None,
+    save: str | None = None,
+) -> tuple[object, dict[str, list[float]]]:
+    """A model the lab trains for its tests, trained once and then loaded (same model, same record).
+
+    ``build()`` makes the compiled model and ``train(model)`` trains it, returning its history
+    (``model.fit(...).history``) or None; both run after seeding every generator with ``seed``, so
+    the result depends only on the key (:func:`reference_key`). When ``folder`` holds a model of
+    this key it is loaded instead of trained; a trained one is stored in ``save``. Afterwards the
+    generators are seeded with ``seed`` again, whichever happened, so the cells that follow draw
+    the same numbers with or without a stored model.
+
+    Without folders (a student's laptop, Colab) it simply trains. The grader stores the models
+    while it grades the lab's own solution, then lets every submission's kernel load them (and
+    only files whose SHA-256 it lists in ``CNNKIT_REFERENCE_DIGESTS``).
+
+    Parameters
+    ----------
+    name : str
+        The reference's name (letters, digits, ``-`` and ``_``), e.g. ``"lab3-baseline"``.
+    build : callable
+        ``build() -> keras.Model``, compiled.
+    train : callable
+        ``train(model) -> dict or None``: trains the model in place.
+    data : sequence of array_like
+        Every array ``train`` reads (they are part of the key).
+    seed : int, default 0
+        Seed of the generators while building and training (>= 0).
+    folder : str, optional
+        Where stored models are looked up; default ``$CNNKIT_REFERENCES`` (none when unset).
+    save : str, optional
+        Where a trained model is stored; default ``$CNNKIT_REFERENCES_SAVE`` (none when unset).
+
+    Returns
+    -------
+    model : keras.Model
+        The trained (or loaded) model.
+    record : dict of str to list of float
+        What ``train`` returned (``{}`` for None).
+
+    Raises
+    ------
+    TypeError
+        If ``build`` or ``train`` is not callable, ``build`` does not return a Keras model,
+        ``train`` returns something else than a history dict or None, or ``data`` is not a
+        sequence of numeric arrays.
+    ValueError
+        If ``name`` has other characters or ``seed`` is negative.
+
+    Examples
+    --------
+    >>> import keras
+    >>> x, y = np.ones((4, 2), dtype="float32"), np.zeros((4, 1), dtype="float32")
+    >>> def build():
+    ...     model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    ...     model.compile(optimizer="sgd", loss="mse")
+    ...     return model
+    >>> model, record = reference("tiny", build=build, data=(x, y),
+    ...                           train=lambda model: model.fit(x, y, epochs=2, verbose=0).history)
+    >>> sorted(record), len(record["loss"])
+    (['loss'], 2)
+    """
+    import json
+
+    import keras
+
+    from cnnkit._checks import keras_model
+
+    name, seed, arrays = _reference_arguments("reference", name, build, train, data, seed)
+    folder = folder if folder is not None else os.environ.get(REFERENCES_VARIABLE) or None
+    save = save if save is not None else os.environ.get(SAVE_VARIABLE) or None
+    digests = None
+    if folder is not None and DIGESTS_VARIABLE in os.environ:
+        try:
+            digests = dict(json.loads(os.environ[DIGESTS_VARIABLE]))
+        except (ValueError, TypeError):
+            digests = {}
+    keras.utils.set_random_seed(seed)
+    model = keras_model("reference", "build()", build())
+    key = reference_key(name, model, build=build, train=train, data=arrays, seed=seed)
+    filename = f"{name}-{key}.npz"
+    record = _load_reference(os.path.join(folder, filename), digests, model) if folder else None
+    if record is not None:
+        _LOADED.append(name)
+    else:
+        record = _record("reference", train(model))
+        record = json.loads(json.dumps(record))  # as a stored one reads back
+        if save:
+            _save_reference(save, filename, model, record)
+    keras.utils.set_random_seed(seed)
+    return model, record

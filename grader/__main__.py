@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="grade again what an earlier run of the same lab version graded (default: resume)")
     batch.add_argument("--no-solution-check", dest="solution_check", action="store_false",
                        help="skip grading the lab's own solution first (not recommended)")
+    batch.add_argument("--no-reference-cache", dest="reference_cache", action="store_false",
+                       help="every kernel trains the lab's reference models itself (default: trained once, in the solution check)")
     check = commands.add_parser("check", help="grade the lab's own solution in the sandbox (is this environment right?)")
     check.add_argument("assignment", help="assignment name, e.g. lab1_conv_pool")
     check.add_argument("--course-dir", default=".", help="course folder (default: current folder)")
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             shard=args.shard,
             regrade=args.regrade,
             solution_check=args.solution_check,
+            reference_cache=args.reference_cache,
         )
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

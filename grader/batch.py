@@ -33,7 +33,7 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from grader import gradebook
-from grader.check import check_solution
+from grader.check import REFERENCES_FOLDER, check_solution, reference_digests, reference_folder
 from grader.collect import LMS_PATTERNS, AnyFileCollector, FolderCollector, zip_collect
 from grader.config import apply_safe_grading, load_course_config, settings_digest
 from grader.intake import folder_digest
@@ -84,6 +84,7 @@ def grade_batch(
     shard: str | tuple[int, int] | None = None,
     regrade: bool = False,
     solution_check: bool | str = True,
+    reference_cache: bool = True,
     progress: Callable[[str], None] | None = print,
 ) -> BatchReport:
     """Collect, autograde, give feedback on and export one assignment; never stop at a submission.
@@ -127,6 +128,10 @@ def grade_batch(
         Grade the lab's own solution first, in the same sandbox (once per lab version and
         environment); stop before any student's grade when it does not earn full marks.
         ``"force"``: check again even when nothing is left to grade or a check passed before.
+    reference_cache : bool, default True
+        Train the lab's reference models (:func:`cnnkit.labtools.reference`) once, in the
+        solution check, and let every submission's kernel load them (only files whose SHA-256 the
+        check recorded); False: every kernel trains its own. Grades are the same either way.
     progress : callable, optional
         Receives one line per event (``print`` by default; None for silence).
 
@@ -225,14 +230,18 @@ def grade_batch(
     for step in (coursedir.autograded_directory, coursedir.feedback_directory):
         os.makedirs(os.path.join(root, step), exist_ok=True)  # exist before their modes are narrowed
     packages = sandbox.get("kernel_packages", SandboxKernelManager.class_traits()["kernel_packages"].default())
-    readable = [os.path.relpath(path, root) for path in _kernel_readable(root, packages)]
+    readable = [os.path.relpath(path, root) for path in _kernel_readable(root, packages)] + [REFERENCES_FOLDER]
     settings = thread_settings(workers)
     with protect_course_files(root, readable=readable, enabled=plan.user is not None), warnings.catch_warnings():
         # nbgrader's gradebook trips SQLAlchemy's autoflush warning for new students; harmless
         warnings.simplefilter("ignore", SAWarning)
         if solution_check == "force" or ((left or check_only) and solution_check):
             check_solution(job, root=root, source=source, fingerprint=f"{fingerprint}:{settings_key}", plan=plan,
-                           settings=settings, force=regrade or solution_check == "force", say=say)
+                           settings=settings, force=regrade or solution_check == "force", references=reference_cache, say=say)
+        stored = reference_digests(root, assignment) if reference_cache else None
+        if stored:  # the workers (forked below) start their kernels with these settings
+            cfg.SandboxKernelManager.references = reference_folder(root, assignment)
+            cfg.SandboxKernelManager.reference_digests = stored
         if check_only:
             return BatchReport(assignment, [], plan, unmatched, "", "", time.monotonic() - started)
         if left:

@@ -9,6 +9,11 @@ batch before a single student's grade is touched, naming the failed cells and th
 A passed check is remembered per lab version and environment (interpreter, installed packages,
 the paths kernels may read, the sandbox layers, the grader's own code), so a batch re-run in the
 same environment does not pay for it again.
+
+The check also computes the lab's reference models once for the whole batch: its kernel stores
+what :func:`cnnkit.labtools.reference` trains, and a passed check publishes those files in
+``.grader-references/<lab>/`` with their SHA-256 in ``.grader/references-<lab>.json``. Students'
+kernels may read that folder and load only files with those digests (:func:`reference_digests`).
 """
 
 from __future__ import annotations
@@ -33,11 +38,55 @@ from grader import gradebook
 from grader.report import StudentResult
 from grader.sandbox import IsolationPlan, kernel_read_paths
 
-__all__ = ["SOLUTION_STUDENT", "SolutionCheckError", "SolutionGate", "check_solution", "environment_key"]
+__all__ = ["SOLUTION_STUDENT", "SolutionCheckError", "SolutionGate", "check_solution", "environment_key", "reference_digests",
+           "reference_folder"]
 
 SOLUTION_STUDENT = "solution-check"
 CHECK_FOLDER = os.path.join(".grader", "check")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+REFERENCES_FOLDER = ".grader-references"  # top level: readable by a kernel running as another user
+
+
+def reference_folder(root: str, assignment: str) -> str:
+    """Where the reference models of ``assignment`` are published."""
+    return os.path.join(root, REFERENCES_FOLDER, assignment)
+
+
+def _manifest(root: str, assignment: str) -> str:
+    return os.path.join(root, ".grader", f"references-{assignment}.json")
+
+
+def reference_digests(root: str, assignment: str) -> dict[str, str] | None:
+    """``{file: sha256}`` of the reference models the last passed solution check published; None
+    when no check published any (then kernels train their own)."""
+    try:
+        with open(_manifest(root, assignment), encoding="utf-8") as handle:
+            files = json.load(handle).get("files")
+    except (OSError, ValueError):
+        return None
+    return {str(name): str(digest) for name, digest in files.items()} if isinstance(files, dict) else None
+
+
+def _publish_references(root: str, assignment: str, staged: str) -> dict[str, str]:
+    """Replace the published reference models by those the check's kernel stored in ``staged``."""
+    folder = reference_folder(root, assignment)
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+    os.makedirs(folder, exist_ok=True)
+    for path in (os.path.dirname(folder), folder):  # the batch's umask is 077; kernels must read these
+        os.chmod(path, 0o755)
+    files = {}
+    for name in sorted(os.listdir(staged)) if os.path.isdir(staged) else []:
+        target = os.path.join(folder, name)
+        shutil.copyfile(os.path.join(staged, name), target)
+        os.chmod(target, 0o644)
+        with open(target, "rb") as handle:
+            files[name] = hashlib.sha256(handle.read()).hexdigest()
+    temporary = _manifest(root, assignment) + ".part"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump({"files": files}, handle, indent=1)
+    os.replace(temporary, _manifest(root, assignment))
+    return files
 
 
 class SolutionCheckError(RuntimeError):
@@ -99,16 +148,18 @@ def _failures(job, result: StudentResult, autograded: str) -> list[str]:
 
 
 def check_solution(job, *, root: str, source: str, fingerprint: str, plan: IsolationPlan | None,
-                   settings: Mapping[str, str], force: bool = False, say: Callable[[str], None] = print) -> StudentResult | None:
+                   settings: Mapping[str, str], force: bool = False, references: bool = True,
+                   say: Callable[[str], None] = print) -> StudentResult | None:
     """Grade the lab's own solution as a submission; raise :class:`SolutionCheckError` unless it
     earns full marks. Returns its result, or None when a passed check of this lab version in
-    this environment was remembered (and ``force`` is False)."""
+    this environment was remembered (and ``force`` is False). With ``references``, the reference
+    models its kernel trains are published for the students' kernels (module docstring)."""
     from grader.workers import run_workers
 
     packages = list(job.config.SandboxKernelManager.get("kernel_packages", ["cnnkit"]))
     key = hashlib.sha256(f"{fingerprint}:{environment_key(plan, packages)}".encode()).hexdigest()
     memo = os.path.join(root, ".grader", f"solution-check-{job.assignment}.json")
-    if not force and os.path.isfile(memo):
+    if not force and os.path.isfile(memo) and (not references or reference_digests(root, job.assignment) is not None):
         with open(memo, encoding="utf-8") as handle:
             if json.load(handle).get("key") == key:
                 say("Solution check: passed earlier in this environment")
@@ -117,6 +168,8 @@ def check_solution(job, *, root: str, source: str, fingerprint: str, plan: Isola
     for step in ("submitted", "autograded", "feedback"):
         setattr(config.CourseDirectory, f"{step}_directory", os.path.join(CHECK_FOLDER, step))
     check_root = os.path.join(root, CHECK_FOLDER)
+    staged = os.path.join(check_root, "references")
+    config.SandboxKernelManager.collect_references = staged if references else ""
     if os.path.isdir(check_root):
         shutil.rmtree(check_root)
     folder = os.path.join(check_root, "submitted", SOLUTION_STUDENT, job.assignment)
@@ -142,6 +195,10 @@ def check_solution(job, *, root: str, source: str, fingerprint: str, plan: Isola
             "in this grading environment, so no student was graded. Failed cells:\n" + "\n".join(lines)
             + f"\nThe graded solution is in {autograded}."
         )
+    if references:
+        published = _publish_references(root, job.assignment, staged)
+        if published:
+            say(f"Solution check: {len(published)} reference model(s) stored for the students' kernels")
     with open(memo, "w", encoding="utf-8") as handle:
         json.dump({"key": key, "fingerprint": fingerprint, "score": result.score, "seconds": result.seconds}, handle)
     say(f"Solution check: {result.score:g} / {result.max_score:g} in {result.seconds:.1f} s")

@@ -41,7 +41,7 @@ from typing import Any
 
 import zmq
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 __all__ = [
     "IsolationPlan",
@@ -69,6 +69,12 @@ ENV_PASSTHROUGH = (
     "MPLBACKEND",
 )
 
+
+# cnnkit.labtools.reference reads these (named there too; the grader does not import cnnkit)
+REFERENCES_VARIABLE = "CNNKIT_REFERENCES"
+REFERENCE_DIGESTS_VARIABLE = "CNNKIT_REFERENCE_DIGESTS"
+REFERENCES_SAVE_VARIABLE = "CNNKIT_REFERENCES_SAVE"
+REFERENCES_SUBFOLDER = ".references"
 
 # Runs inside the kernel at start-up (copied as an IPython startup file into the scratch folder).
 KERNEL_STARTUP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel_startup.py")
@@ -384,6 +390,11 @@ class SandboxKernelManager(AsyncKernelManager):
     max_open_files = Integer(4096, help="RLIMIT_NOFILE of the kernel.").tag(config=True)
     env_passthrough = List(Unicode(), list(ENV_PASSTHROUGH), help="Variables (fnmatch) passed to the kernel.").tag(config=True)
     tamper_guard = Bool(True, help="Start the in-kernel tampering guard (grader.tamper).").tag(config=True)
+    references = Unicode("", help="Folder of reference models (cnnkit.labtools.reference) kernels may read.").tag(config=True)
+    reference_digests = Dict(help="{file: sha256} of the reference models kernels may load; no other file is trusted.").tag(config=True)
+    collect_references = Unicode(
+        "", help="Folder receiving the reference models the kernel trains (the solution check only); empty: none."
+    ).tag(config=True)
 
     _sandbox_root: str | None = None
     _scratch: str | None = None
@@ -443,13 +454,39 @@ class SandboxKernelManager(AsyncKernelManager):
             GRADER_CELL_OUTPUT_LIMIT=str(self.cell_output_limit),
             PYDEVD_DISABLE_FILE_VALIDATION="1",
         )
+        if self.collect_references:  # the lab's own solution: trains and stores, reads nothing stored
+            env[REFERENCES_SAVE_VARIABLE] = os.path.join(scratch, REFERENCES_SUBFOLDER)
+        elif self._reference_folder():
+            env[REFERENCES_VARIABLE] = self._reference_folder()
+            env[REFERENCE_DIGESTS_VARIABLE] = json.dumps(dict(self.reference_digests))
         env[POLICY_VARIABLE] = json.dumps(self._policy())
         return env
+
+    def _reference_folder(self) -> str:
+        """The reference models' folder when kernels may read it (it exists and digests are known)."""
+        if self.collect_references or not self.references or not self.reference_digests:
+            return ""
+        folder = os.path.realpath(self.references)
+        return folder if os.path.isdir(folder) else ""
+
+    def _collect_references(self) -> None:
+        """Copy what the kernel stored in its scratch folder's references (regular ``.npz`` files only)."""
+        source = os.path.join(self._scratch or "", REFERENCES_SUBFOLDER)
+        if not self.collect_references or not os.path.isdir(source):
+            return
+        os.makedirs(self.collect_references, exist_ok=True)
+        for name in os.listdir(source):
+            path = os.path.join(source, name)
+            info = os.lstat(path)
+            if name.endswith(".npz") and stat.S_ISREG(info.st_mode) and info.st_size <= self.max_file_bytes:
+                shutil.copyfile(path, os.path.join(self.collect_references, name), follow_symlinks=False)
 
     def _policy(self) -> dict[str, Any]:
         plan = self.plan
         protected = [os.path.realpath(path) for path in self.protected_paths]
         allow_read = kernel_read_paths(self.kernel_packages) + [os.path.realpath(p) for p in self.extra_read_paths]
+        if self._reference_folder():
+            allow_read.append(self._reference_folder())
         guarded = protected + list(SECRET_SYSTEM_PATHS)
         landlock_read: list[str] = []
         for path in [*SYSTEM_READ_PATHS, *allow_read]:
@@ -548,6 +585,7 @@ class SandboxKernelManager(AsyncKernelManager):
             self.guard = None
         if self._scratch:
             _kill_leftovers(self._scratch)
+            self._collect_references()
         if self._sandbox_root:
             shutil.rmtree(self._sandbox_root, ignore_errors=True)
             self._sandbox_root = self._scratch = None
