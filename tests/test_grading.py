@@ -477,6 +477,9 @@ def test_command_line_regrades_what_was_collected(course, capsys):
 # ---------------------------------------------------------------- the course's labs
 
 
+REFERENCE_LABS = ("lab3_overfitting", "lab4_transfer_gradcam")  # locked cells that train through labtools.reference
+
+
 @pytest.mark.skipif(not LABS, reason="no labs in solutions/ yet")
 @pytest.mark.parametrize("lab", LABS)
 def test_lab_corpus(course, lab):
@@ -497,11 +500,19 @@ def test_lab_corpus(course, lab):
         "missing": {"answers.pdf": b"%PDF-1.4 not a notebook"},
     }
     download = corpus.write_download(os.path.join(course, f"{lab}-download.zip"), files)
-    # No solution check: the "solution" student is the lab's solution graded in the same batch, the
-    # same sandbox and the same worker, and its full marks are asserted cell by cell below (the
-    # check would grade the same answers once more first; for labs 2-4 that is a second training).
+    # Labs 1 and 2, no solution check: the "solution" student is the lab's solution graded in the same
+    # batch, sandbox and worker, and its full marks are asserted cell by cell below (the check would
+    # grade the same answers once more first). Labs 3 and 4 keep it: the check trains their reference
+    # models once and publishes them, so every student below is graded on the cached path and must
+    # still earn exactly the points predicted for it (tests/test_reference_cache.py compares cached
+    # and uncached grades cell by cell on lab 4).
+    cached = lab in REFERENCE_LABS
     report = grade_batch(lab, [download], course_root=course, config=short_timeouts(loop=LAB_LOOP_TIMEOUT),
-                         solution_check=False)
+                         solution_check=cached)
+    if cached:
+        from grader.check import reference_digests
+
+        assert reference_digests(course, lab), "the solution check published no reference models"
     results = report.by_student()
     assert results["solution"].cell_scores == points, results["solution"].reasons
     assert results["solution"].score == sum(points.values())
