@@ -123,7 +123,7 @@ def test_kernel_is_plain_python3(path):
 
 # The reading design of lectures/README.md ("Predict, check, solve"). Lectures join this list
 # once converted; the others still have asserts in the reading path and unsolved exercises.
-READING_DESIGN = ["00_setup", "01_mlps_to_cnns", "02_convolution_by_hand", "05_overfitting_control"]
+READING_DESIGN = ["00_setup", "01_mlps_to_cnns", "02_convolution_by_hand", "05_overfitting_control", "06_transfer_learning"]
 CONVERTED = [path for path in LECTURES if path.stem in READING_DESIGN]
 ASSERTION = re.compile(r"^\s*assert\b|\bnp\.testing\.assert_|\bassert_(allclose|array_equal|raises)\(", re.M)
 UNREADABLE_CMAPS = re.compile(r"""cmap\s*=\s*["'](jet|rainbow|hsv|gist_rainbow|RdYlGn|RdYlGn_r|PiYG|PRGn)["']""")
