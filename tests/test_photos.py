@@ -89,7 +89,7 @@ def test_bad_input_is_named(call, error, match):
 
 @pytest.mark.parametrize("names, half, size, stride", [(("brick", "grass", "gravel"), "left", 96, 32),
                                                        (("gravel", "brick"), "right", 100, 45),
-                                                       (("coffee",), "right", 200, 7)])
+                                                       (("coffee",), "right", 150, 37)])
 def test_texture_patches_are_skimages_sliding_windows_of_one_half(names, half, size, stride):
     from skimage.util import view_as_windows
 
