@@ -44,7 +44,7 @@ _LAZY_NAMES = {
         "find_last_conv_layer", "grad_cam", "heatmap_mass", "occlusion_map", "plant_shortcut",
         "stamp_mark",
     ),
-    "cnnkit.photos": ("RGB_PHOTOS", "center_crop", "load_photos", "load_rgb_photo"),
+    "cnnkit.photos": ("RGB_PHOTOS", "TEXTURES", "center_crop", "load_photos", "load_rgb_photo", "texture_patches"),
     "cnnkit.pretrained": (
         "CONVERSION_VERSION", "KERAS_FAMILIES", "PRETRAINED", "classify", "imagenet_classes",
         "load_pretrained", "top_classes",

@@ -4,6 +4,10 @@ The photos come inside packages the course installs anyway: scikit-image (``chel
 ``coffee``, ``astronaut``, ``rocket``, ``motorcycle`` and its grey textures ``brick``, ``grass``,
 ``gravel``), scikit-learn (``china``, ``flower``) and matplotlib (``grace_hopper``).
 
+:func:`texture_patches` cuts the texture photos into square patches for a small classification
+task with an honest test set: training patches come from the left half of each photo, test
+patches from the right half, so no test patch shares a pixel with a training patch.
+
 :func:`center_crop` is torchvision's evaluation transform (``Resize(256)``, ``CenterCrop(224)``),
 generalised to any output size ``S``: resize so that the short side is ``round(S * 256 / 224)``,
 then cut the central ``S x S`` square. The resize is bilinear with antialiasing (PIL's, as
@@ -17,9 +21,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from cnnkit._checks import numeric_array
+from cnnkit._checks import numeric_array, one_of, positive_int
 
-__all__ = ["RGB_PHOTOS", "center_crop", "load_photos", "load_rgb_photo"]
+__all__ = ["RGB_PHOTOS", "TEXTURES", "center_crop", "load_photos", "load_rgb_photo", "texture_patches"]
 
 _SKIMAGE = {"chelsea": "chelsea", "coffee": "coffee", "astronaut": "astronaut", "rocket": "rocket",
             "brick": "brick", "grass": "grass", "gravel": "gravel"}
@@ -28,6 +32,8 @@ _SKLEARN = {"china": "china.jpg", "flower": "flower.jpg"}
 #: (returned with the grey repeated on 3 channels).
 RGB_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle", "china", "flower", "grace_hopper",
               "brick", "grass", "gravel")
+#: The texture photos (grey, 512 x 512) :func:`texture_patches` cuts by default.
+TEXTURES = ("brick", "grass", "gravel")
 
 
 def check_rgb_images(func: str, name: str, images) -> np.ndarray:
@@ -227,3 +233,79 @@ def load_photos(names=None, *, size: int = 224) -> np.ndarray:
     if unknown:
         raise ValueError(f"{func}: unknown photo(s) {unknown}; names must come from {RGB_PHOTOS}")
     return np.stack([center_crop(load_rgb_photo(name), size=size) for name in names])
+
+
+def texture_patches(names=TEXTURES, *, half: str = "left", size: int = 96,
+                    stride: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Square patches of texture photos, from one half of each photo, with their labels.
+
+    Each photo ``(H, W, 3)`` is cut in two halves, columns ``[0, W // 2)`` ("left") and
+    ``[W // 2, W)`` ("right"); patches ``size x size`` slide over the chosen half with step
+    ``stride`` and never leave it. Patches of one half share no pixel with patches of the other:
+    take training patches from one half and test patches from the other. Per photo::
+
+        rows    = (H - size) // stride + 1
+        columns = (W // 2 - size) // stride + 1        (the right half: W - W // 2)
+        patches = rows * columns                      (84 for 512 x 512, size 96, stride 32)
+
+    Parameters
+    ----------
+    names : sequence of str, default :data:`TEXTURES`
+        Photos from :data:`RGB_PHOTOS`, one class each, in label order (no repeats).
+    half : {"left", "right"}, default "left"
+        Which half of every photo to cut.
+    size : int, default 96
+        Side of a patch, at most the half's width and the photo's height.
+    stride : int, default 32
+        Step between neighbouring patches (``stride < size`` gives overlapping patches).
+
+    Returns
+    -------
+    patches : ndarray of shape (N, size, size, 3)
+        RGB floats in [0, 1] (a grey texture repeated on the 3 channels), photo by photo, each
+        photo's patches row by row.
+    labels : ndarray of shape (N,), int64
+        The index in ``names`` of the photo each patch comes from.
+
+    Raises
+    ------
+    TypeError
+        If ``names`` is not a sequence of str, or ``size`` / ``stride`` is not an int.
+    ValueError
+        If a name is unknown or repeated, ``names`` is empty, ``half`` is not "left" or
+        "right", ``size`` / ``stride`` < 1, or a patch does not fit the half of a photo.
+
+    Examples
+    --------
+    >>> patches, labels = texture_patches(half="right", size=96, stride=32)
+    >>> patches.shape, np.bincount(labels).tolist()
+    ((252, 96, 96, 3), [84, 84, 84])
+    """
+    func = "texture_patches"
+    names = tuple(names) if isinstance(names, Iterable) and not isinstance(names, str) else names
+    if not isinstance(names, tuple) or not all(isinstance(name, str) for name in names):
+        raise TypeError(f"{func}: names must be a list of str (from {RGB_PHOTOS}); received {names!r}")
+    if len(names) == 0:
+        raise ValueError(f"{func}: names is empty; pass at least one of {RGB_PHOTOS}, e.g. {TEXTURES}")
+    unknown = [name for name in names if name not in RGB_PHOTOS]
+    if unknown:
+        raise ValueError(f"{func}: unknown photo(s) {unknown}; names must come from {RGB_PHOTOS}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{func}: names must not repeat (one class per photo); received {names}")
+    half = one_of(func, "half", half, ("left", "right"))
+    size = positive_int(func, "size", size)
+    stride = positive_int(func, "stride", stride)
+    patches, labels = [], []
+    for label, name in enumerate(names):
+        photo = load_rgb_photo(name)
+        middle = photo.shape[1] // 2
+        part = photo[:, :middle] if half == "left" else photo[:, middle:]
+        height, width = part.shape[:2]
+        if size > min(height, width):
+            raise ValueError(f"{func}: size must be at most {min(height, width)} to fit the {half} half of "
+                             f"{name!r} ({height} x {width} pixels); received {size}")
+        for top in range(0, height - size + 1, stride):
+            for left in range(0, width - size + 1, stride):
+                patches.append(part[top:top + size, left:left + size])
+                labels.append(label)
+    return np.stack(patches).astype(np.float32, copy=False), np.asarray(labels, dtype=np.int64)

@@ -363,6 +363,10 @@ CASES: dict[str, Case] = {
     "load_photos": case(lambda: {"names": ("coffee",), "size": 8},
                         names=Other(Probe("an int", 3), Probe("an unknown name", ("no-such-photo",)), Probe("an empty tuple", ())),
                         size=Size()),
+    "texture_patches": case(lambda: {"names": ("brick",), "half": "right", "size": 256, "stride": 256},
+                            names=Other(Probe("an int", 3), Probe("an unknown name", ("no-such-photo",)), Probe("an empty tuple", ()),
+                                        Probe("a repeated name", ("brick", "brick"))),
+                            half=Choice("left", "right"), size=Other(*Size().probes(), Probe("wider than a half", 257)), stride=Size()),
     # architectures ---------------------------------------------------------------------------------
     "vgg_block": case(lambda: {"inputs": keras_input(), "filters": 2, "num_convs": 2, "name": "b"},
                       inputs=_TENSOR, filters=Size(), num_convs=Size(), name=Text()),
@@ -410,6 +414,7 @@ NOT_CALLED: dict[str, str] = {
     "KERAS_FAMILIES": "a dict of the keras.applications networks load_pretrained wraps",
     "PRETRAINED": "a tuple of the names load_pretrained knows",
     "RGB_PHOTOS": "a tuple of the names load_rgb_photo knows",
+    "TEXTURES": "a tuple of the texture photos texture_patches cuts by default",
     "LayerCost": "the NamedTuple layer_costs returns",
 }
 

@@ -128,6 +128,7 @@ READING_DESIGN = [
     "03_building_a_cnn",
     "04_training_on_mnist",
     "05_overfitting_control",
+    "06_transfer_learning",
     "07_interpretability",
     "08_architectures",
     "09_beyond_classification",

@@ -1,4 +1,4 @@
-"""cnnkit.photos: the shipped colour photos and torchvision's evaluation crop."""
+"""cnnkit.photos: the shipped colour photos, torchvision's evaluation crop, texture patches."""
 
 import numpy as np
 import pytest
@@ -83,5 +83,53 @@ def test_load_photos_is_center_crop_of_each():
     (lambda: ck.center_crop([["a"]]), TypeError, "center_crop: images must be a numeric array"),
 ])
 def test_bad_input_is_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("names, half, size, stride", [(("brick", "grass", "gravel"), "left", 96, 32),
+                                                       (("gravel", "brick"), "right", 100, 45),
+                                                       (("coffee",), "right", 150, 37)])
+def test_texture_patches_are_skimages_sliding_windows_of_one_half(names, half, size, stride):
+    from skimage.util import view_as_windows
+
+    patches, labels = ck.texture_patches(names, half=half, size=size, stride=stride)
+    expected_x, expected_y = [], []
+    for label, name in enumerate(names):
+        photo = ck.load_rgb_photo(name)
+        middle = photo.shape[1] // 2
+        part = photo[:, :middle] if half == "left" else photo[:, middle:]
+        windows = view_as_windows(part, (size, size, 3), step=stride)[:, :, 0]   # (rows, columns, size, size, 3)
+        expected_x.append(windows.reshape(-1, size, size, 3))
+        expected_y += [label] * len(expected_x[-1])
+    np.testing.assert_array_equal(patches, np.concatenate(expected_x))
+    np.testing.assert_array_equal(labels, expected_y)
+    assert patches.dtype == np.float32 and labels.dtype == np.int64
+
+
+def test_texture_halves_share_no_pixel_and_count_as_documented():
+    # the first right patch starts at column 256, where the left half ends
+    left, left_labels = ck.texture_patches(half="left")
+    right, _ = ck.texture_patches(half="right")
+    assert len(left) == len(right) == 3 * ((512 - 96) // 32 + 1) * ((256 - 96) // 32 + 1)
+    assert np.bincount(left_labels).tolist() == [84, 84, 84]
+    brick = ck.load_rgb_photo("brick")
+    np.testing.assert_array_equal(left[0], brick[:96, :96])
+    np.testing.assert_array_equal(right[0], brick[:96, 256:352])
+    np.testing.assert_array_equal(right[83], brick[512 - 96:, 512 - 96:])   # the last patch ends at the corner
+    assert ck.TEXTURES == ("brick", "grass", "gravel")
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ck.texture_patches("brick"), TypeError, "texture_patches: names must be a list of str"),
+    (lambda: ck.texture_patches([]), ValueError, "texture_patches: names is empty"),
+    (lambda: ck.texture_patches(["brick", "wood"]), ValueError, r"unknown photo\(s\) \['wood'\]"),
+    (lambda: ck.texture_patches(["brick", "brick"]), ValueError, "names must not repeat"),
+    (lambda: ck.texture_patches(half="top"), ValueError, "texture_patches: half must be one of 'left', 'right'; received 'top'"),
+    (lambda: ck.texture_patches(size=257), ValueError, r"size must be at most 256 to fit the left half of 'brick' \(512 x 256"),
+    (lambda: ck.texture_patches(stride=0), ValueError, "texture_patches: stride must be >= 1; received 0"),
+    (lambda: ck.texture_patches(size=9.5), TypeError, "texture_patches: size must be an int"),
+])
+def test_texture_patches_bad_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
