@@ -62,51 +62,45 @@ def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=No
     return {"nbgrader": nbgrader}
 
 
+def solution_cell(grade_id: str, source: str) -> NotebookNode:
+    """A student's answer cell (nbgrader solution, ungraded)."""
+    return nbformat.v4.new_code_cell(source, metadata=_meta(grade_id, solution=True))
+
+
+def test_cell(grade_id: str, source: str, *, points: int) -> NotebookNode:
+    """A locked, autograded test cell worth ``points``."""
+    return nbformat.v4.new_code_cell(source, metadata=_meta(grade_id, grade=True, locked=True, points=points))
+
+
+def toy_notebook(cells: list) -> NotebookNode:
+    """A python3 notebook of ``cells``: the source notebook of a toy assignment."""
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
 def toy_source() -> NotebookNode:
     """A five-point numpy assignment "toy" (four tests, each behind an answer)."""
     cells = [
         nbformat.v4.new_markdown_cell("# Toy lab\nRead-only introduction.", metadata=_meta("intro", locked=True)),
         nbformat.v4.new_code_cell("import numpy as np\n\nSCALE = 2", metadata=_meta("setup", locked=True)),
-        nbformat.v4.new_code_cell(
-            f"def double(x):\n    ### BEGIN SOLUTION\n    # {CANARY_SOLUTION}\n    return SCALE * x\n    ### END SOLUTION",
-            metadata=_meta("double", solution=True),
-        ),
-        nbformat.v4.new_code_cell(
-            "assert double(2) == 4\n### BEGIN HIDDEN TESTS\n"
-            f"secret_case = '{CANARY_HIDDEN}'\nassert double(-3) == -6, 'double fails on negative numbers'\n"
-            "### END HIDDEN TESTS",
-            metadata=_meta("test_double", grade=True, locked=True, points=1),
-        ),
+        solution_cell("double", f"def double(x):\n    ### BEGIN SOLUTION\n    # {CANARY_SOLUTION}\n"
+                                "    return SCALE * x\n    ### END SOLUTION"),
+        test_cell("test_double", "assert double(2) == 4\n### BEGIN HIDDEN TESTS\n"
+                  f"secret_case = '{CANARY_HIDDEN}'\nassert double(-3) == -6, 'double fails on negative numbers'\n"
+                  "### END HIDDEN TESTS", points=1),
         nbformat.v4.new_markdown_cell("## Totals", metadata=_meta("totals_intro", locked=True)),
-        nbformat.v4.new_code_cell(
-            "def total(values):\n    ### BEGIN SOLUTION\n    return sum(double(v) for v in values)\n    ### END SOLUTION",
-            metadata=_meta("total", solution=True),
-        ),
-        nbformat.v4.new_code_cell(
-            "assert total([1, 2]) == 6\n### BEGIN HIDDEN TESTS\nassert total([]) == 0, 'the total of nothing is 0'\n"
-            "### END HIDDEN TESTS",
-            metadata=_meta("test_total", grade=True, locked=True, points=2),
-        ),
-        nbformat.v4.new_code_cell(
-            "def square(x):\n    ### BEGIN SOLUTION\n    return np.square(x)\n    ### END SOLUTION",
-            metadata=_meta("square", solution=True),
-        ),
-        nbformat.v4.new_code_cell(
-            "np.testing.assert_array_equal(square(np.arange(3)), [0, 1, 4])",
-            metadata=_meta("test_square", grade=True, locked=True, points=1),
-        ),
-        nbformat.v4.new_code_cell(
-            "def mean(values):\n    ### BEGIN SOLUTION\n    return float(np.mean(values))\n    ### END SOLUTION",
-            metadata=_meta("mean", solution=True),
-        ),
-        nbformat.v4.new_code_cell(
-            "assert mean([1, 2, 3]) == 2.0\n### BEGIN HIDDEN TESTS\nassert mean([5]) == 5.0\n### END HIDDEN TESTS",
-            metadata=_meta("test_mean", grade=True, locked=True, points=1),
-        ),
+        solution_cell("total", "def total(values):\n    ### BEGIN SOLUTION\n"
+                               "    return sum(double(v) for v in values)\n    ### END SOLUTION"),
+        test_cell("test_total", "assert total([1, 2]) == 6\n### BEGIN HIDDEN TESTS\nassert total([]) == 0, 'the total of nothing is 0'\n"
+                  "### END HIDDEN TESTS", points=2),
+        solution_cell("square", "def square(x):\n    ### BEGIN SOLUTION\n    return np.square(x)\n    ### END SOLUTION"),
+        test_cell("test_square", "np.testing.assert_array_equal(square(np.arange(3)), [0, 1, 4])", points=1),
+        solution_cell("mean", "def mean(values):\n    ### BEGIN SOLUTION\n    return float(np.mean(values))\n    ### END SOLUTION"),
+        test_cell("test_mean", "assert mean([1, 2, 3]) == 2.0\n### BEGIN HIDDEN TESTS\nassert mean([5]) == 5.0\n### END HIDDEN TESTS",
+                  points=1),
     ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
+    return toy_notebook(cells)
 
 
 def _nbgrader(cell) -> dict:

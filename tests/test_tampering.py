@@ -39,32 +39,18 @@ def guarded_source() -> nbformat.NotebookNode:
         nbformat.v4.new_markdown_cell("# Guarded lab", metadata=_meta("intro", locked=True)),
         nbformat.v4.new_code_cell(COLAB_CELL),
         nbformat.v4.new_code_cell("import numpy as np", metadata=_meta("setup", locked=True)),
-        nbformat.v4.new_code_cell(
-            "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * np.asarray(x, dtype=float)\n    ### END SOLUTION",
-            metadata=_meta("triple", solution=True),
-        ),
-        nbformat.v4.new_code_cell("np.testing.assert_allclose(triple([1, 2]), [3, 6])",
-                                  metadata=_meta("test_allclose", grade=True, locked=True, points=1)),
-        nbformat.v4.new_code_cell("assert np.allclose(triple([2.0]), [6.0]), 'triple is wrong'",
-                                  metadata=_meta("test_np_allclose", grade=True, locked=True, points=1)),
-        nbformat.v4.new_code_cell(
-            "def halve(x):\n    ### BEGIN SOLUTION\n    return np.asarray(x, dtype=float) / 2\n    ### END SOLUTION",
-            metadata=_meta("halve", solution=True),
-        ),
-        nbformat.v4.new_code_cell(
-            "got = halve([4.0, 1.0])\nassert isinstance(got, np.ndarray), 'an array please'\n"
-            "np.testing.assert_array_equal(got, [2.0, 0.5])",
-            metadata=_meta("test_array_equal", grade=True, locked=True, points=1),
-        ),
-        nbformat.v4.new_code_cell(
-            "assert float(halve(3.0)) == 1.5, 'halve(3) is 1.5'\n### BEGIN HIDDEN TESTS\n"
-            "np.testing.assert_allclose(halve([1.0]), [0.5])\n### END HIDDEN TESTS",
-            metadata=_meta("test_plain_assert", grade=True, locked=True, points=1),
-        ),
+        corpus.solution_cell("triple", "def triple(x):\n    ### BEGIN SOLUTION\n"
+                                        "    return 3 * np.asarray(x, dtype=float)\n    ### END SOLUTION"),
+        corpus.test_cell("test_allclose", "np.testing.assert_allclose(triple([1, 2]), [3, 6])", points=1),
+        corpus.test_cell("test_np_allclose", "assert np.allclose(triple([2.0]), [6.0]), 'triple is wrong'", points=1),
+        corpus.solution_cell("halve", "def halve(x):\n    ### BEGIN SOLUTION\n"
+                                       "    return np.asarray(x, dtype=float) / 2\n    ### END SOLUTION"),
+        corpus.test_cell("test_array_equal", "got = halve([4.0, 1.0])\nassert isinstance(got, np.ndarray), 'an array please'\n"
+                         "np.testing.assert_array_equal(got, [2.0, 0.5])", points=1),
+        corpus.test_cell("test_plain_assert", "assert float(halve(3.0)) == 1.5, 'halve(3) is 1.5'\n### BEGIN HIDDEN TESTS\n"
+                         "np.testing.assert_allclose(halve([1.0]), [0.5])\n### END HIDDEN TESTS", points=1),
     ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
+    return corpus.toy_notebook(cells)
 
 
 WRONG = {  # wrong answers under every technique: each test fails honestly
