@@ -1,5 +1,6 @@
 """The feedback page of grader.feedback.FeedbackExporter is nbconvert's HTMLExporter page."""
 
+import copy
 import os
 
 import nbformat
@@ -42,8 +43,9 @@ def _graded_notebook() -> nbformat.NotebookNode:
 
 def test_feedback_exporter_writes_the_stock_page():
     resources = {"nbgrader": {"notebook": "lab", "score": 0, "max_score": 2, "late_penalty": 0}}
-    stock, _ = HTMLExporter(config=_feedback_config()).from_notebook_node(_graded_notebook(), dict(resources))
-    ours, _ = FeedbackExporter(config=_feedback_config()).from_notebook_node(_graded_notebook(), dict(resources))
+    notebook = _graded_notebook()
+    stock, _ = HTMLExporter(config=_feedback_config()).from_notebook_node(copy.deepcopy(notebook), copy.deepcopy(resources))
+    ours, _ = FeedbackExporter(config=_feedback_config()).from_notebook_node(copy.deepcopy(notebook), copy.deepcopy(resources))
     stock_tree, our_tree = BeautifulSoup(stock, "html.parser"), BeautifulSoup(ours, "html.parser")
     alts = [image.get("alt") for image in our_tree.find_all("img")]
     assert alts == [image.get("alt") for image in stock_tree.find_all("img")]
