@@ -110,7 +110,15 @@ class _Watch:
         if event == "call":
             code = frame.f_code
             library = self._file_library(code.co_filename)
-            if library and code.co_name != "<module>" and not self._inside(frame.f_back):
+            if library and code.co_name == "<module>":
+                # importing a library not loaded yet runs its code: an entry when the import came
+                # from outside it (the function's own `import keras`); found before the import's
+                # millions of calls, which then run without the hook
+                if not self._inside(_importer(frame)):
+                    self.found = (library, str(frame.f_globals.get("__name__", library)))
+                    sys.setprofile(None)  # nothing left to watch (call() puts the previous hooks back)
+                    threading.setprofile(None)
+            elif library and not self._inside(frame.f_back):
                 module = frame.f_globals.get("__name__", library)
                 name = getattr(code, "co_qualname", code.co_name)
                 if name == "__getattr__" and isinstance(frame.f_locals.get("name"), str):
@@ -128,6 +136,14 @@ class _Watch:
     def _inside(self, frame) -> bool:
         """Whether ``frame`` runs code of a watched library."""
         return frame is not None and self._file_library(frame.f_code.co_filename) is not None
+
+
+def _importer(frame):
+    """The frame that started the import running module code ``frame`` (importlib's own skipped)."""
+    caller = frame.f_back
+    while caller is not None and caller.f_code.co_filename.startswith("<frozen importlib"):
+        caller = caller.f_back
+    return caller
 
 
 def _describe(names: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -93,21 +94,44 @@ class SolutionCheckError(RuntimeError):
     """The lab's own solution does not earn full marks in this grading environment."""
 
 
-def environment_key(plan: IsolationPlan | None, packages: list[str]) -> str:
-    """A digest of everything outside the lab that a kernel's results depend on."""
-    grader_dir = os.path.dirname(os.path.abspath(__file__))
+def _source_digest(folders: list[str]) -> str:
+    """SHA-256 of the ``.py`` files under ``folders`` (names and contents)."""
     code = hashlib.sha256()
-    for name in sorted(os.listdir(grader_dir)):
-        if name.endswith(".py"):
-            with open(os.path.join(grader_dir, name), "rb") as handle:
-                code.update(name.encode() + handle.read())
+    for top in folders:
+        for folder, dirnames, filenames in sorted(os.walk(top)):
+            dirnames[:] = sorted(name for name in dirnames if name != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    with open(path, "rb") as handle:
+                        code.update(os.path.relpath(path, top).encode() + b"\0" + handle.read())
+    return code.hexdigest()
+
+
+def _package_folders(packages: list[str]) -> list[str]:
+    folders = []
+    for name in packages:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        folders += list(spec.submodule_search_locations or []) if spec else []
+    return folders
+
+
+def environment_key(plan: IsolationPlan | None, packages: list[str]) -> str:
+    """A digest of everything outside the lab that a kernel's results depend on: the
+    interpreter, installed distributions, readable paths, sandbox, the grader's code and the
+    code of the kernel's own packages (an editable cnnkit changes without a new version)."""
+    grader_dir = os.path.dirname(os.path.abspath(__file__))
     distributions = sorted({f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions()})
     parts = {
         "python": [sys.executable, sys.version],
         "distributions": distributions,
         "read_paths": kernel_read_paths(packages),
         "sandbox": plan.describe() if plan else "",
-        "grader": code.hexdigest(),
+        "grader": _source_digest([grader_dir]),
+        "packages": {name: _source_digest(_package_folders([name])) for name in sorted(packages)},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

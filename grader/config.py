@@ -34,7 +34,7 @@ from traitlets.config import Config, PyFileConfigLoader
 
 from grader.check import SolutionGate
 from grader.execute import SafeExecute
-from grader.feedback import HideHiddenTests
+from grader.feedback import FeedbackExporter, HideHiddenTests
 from grader.restore import RestoreLockedCells
 
 __all__ = ["apply_safe_grading", "load_course_config", "settings_digest"]
@@ -72,7 +72,8 @@ def apply_safe_grading(config: Config, *, course_root: str | None = None) -> Con
       before nbgrader's own restoration of edited ones;
     * execution: :class:`grader.execute.SafeExecute` (sandboxed kernels, recovery from hung or
       dead kernels, notebook time budget, output caps);
-    * feedback: hidden tests removed (:class:`grader.feedback.HideHiddenTests`).
+    * feedback: hidden tests removed (:class:`grader.feedback.HideHiddenTests`), the page
+      rendered by :class:`grader.feedback.FeedbackExporter`.
 
     Parameters
     ----------
@@ -91,6 +92,7 @@ def apply_safe_grading(config: Config, *, course_root: str | None = None) -> Con
         AssignLatePenalties, CheckCellMetadata,
     ]
     config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.exporter_class = FeedbackExporter  # the same page, without re-parsing it
     protected = list(config.SandboxKernelManager.get("protected_paths", []))
     if os.path.abspath(root) not in protected:
         protected.append(os.path.abspath(root))

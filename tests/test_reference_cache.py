@@ -166,6 +166,23 @@ def test_kernels_read_the_published_folder_and_only_the_check_stores():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_a_passed_solution_check_is_forgotten_when_the_kernel_packages_code_changes(tmp_path, monkeypatch):
+    """An editable cnnkit changes without a new version: its code is part of the check's key."""
+    import importlib
+
+    from grader.check import environment_key
+
+    package = tmp_path / "probe_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    before = environment_key(None, ["probe_package"])
+    assert environment_key(None, ["probe_package"]) == before
+    (package / "__init__.py").write_text("X = 2\n")
+    assert environment_key(None, ["probe_package"]) != before
+
+
 # ------------------------------------------------------------------------ graded with and without
 HOSTILE = """import glob, os
 for _path in glob.glob(os.path.join(os.environ.get("CNNKIT_REFERENCES", "/nonexistent"), "*")):
@@ -231,11 +248,15 @@ def test_grades_are_the_same_with_and_without_the_cache(lab):
         printed = corpus.outputs_text(os.path.join(root, "autograded", "a-hostile", lab, f"{lab}.ipynb"))
         assert "refused: PermissionError" in printed and "overwrote" not in printed, printed[-2000:]
         assert f"loaded: {expected}" in printed, "the student's kernel trained the reference models instead of loading them"
-        uncached = grade_batch(lab, course_root=root, workers=1, progress=None, regrade=True, solution_check=False,
-                               reference_cache=False, timeout=600)
+        # without the cache, the solution and the partial submission (the hostile one is the solution
+        # plus a cell that cannot see the folder there): every test cell must score as with the cache
+        uncached = grade_batch(lab, course_root=root, students=["b-solution", "c-partial"], workers=1, progress=None,
+                               regrade=True, solution_check=False, reference_cache=False, timeout=600)
         with_cache = {result.student: (result.status, result.cell_scores) for result in cached.results}
         without = {result.student: (result.status, result.cell_scores) for result in uncached.results}
-        assert with_cache == without
+        assert sorted(without) == ["b-solution", "c-partial"]
+        assert {name: with_cache[name] for name in without} == without
+        assert with_cache["a-hostile"] == without["b-solution"]
         scores = {result.student: (result.score, result.max_score) for result in cached.results}
         assert scores["b-solution"][0] == scores["b-solution"][1] == scores["a-hostile"][0] > scores["c-partial"][0] > 0
     finally:
