@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 # `make course PORT=8899 BROWSER=no` serves on another port without opening a browser.
 PORT ?= 8888
 BROWSER ?= yes
+# `make test TEST_WORKERS=1` runs the suite in one process. With 2 (pytest-xdist), each file runs whole
+# on one worker (a notebook's cells in one kernel), the longest first; tests/conftest.py says how.
+TEST_WORKERS ?= 2
 # JupyterLab refuses to start as root unless told --allow-root: containers (and this project's CI)
 # run as root, so the course opens there too, and says why.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -34,7 +37,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	scripts/install_browser.sh
 	hub/install.sh --if-possible
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_conv.py

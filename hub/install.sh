@@ -52,7 +52,10 @@ fi
 # 3. The environment (the course package cnnkit and the grading package, each its own distribution). Dependencies are re-installed when a requirements file changes, the course
 # package when its sources change (a copy, not an editable install: the checkout may sit in a
 # private folder, and students must not need to read it).
-deps_hash="$(cat "$REPO/pyproject.toml" "$REPO/grader/pyproject.toml" "$REPO/binder/requirements.txt" "$REPO/hub/requirements.txt" | sha256sum | cut -c1-16)"
+# pyproject.toml without its optional dependencies: the hub installs none of them (the dev extras are
+# the test tools), so adding a test tool does not re-install the hub's environment.
+deps_hash="$({ sed '/^\[project.optional-dependencies\]/,/^\[/{/^\[/!d;/^\[project.optional-dependencies\]/d}' "$REPO/pyproject.toml"
+  cat "$REPO/grader/pyproject.toml" "$REPO/binder/requirements.txt" "$REPO/hub/requirements.txt"; } | sha256sum | cut -c1-16)"
 code_hash="$(cd "$REPO" && find cnnkit grader -type f ! -name '*.pyc' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
 if [ ! -x "$PREFIX/bin/python" ]; then
   say "creating $PREFIX with Debian's python3"

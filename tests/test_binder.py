@@ -53,7 +53,9 @@ def test_rebuild_from_binder_alone_and_run_the_setup_lecture(tmp_path):
         assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         return result
 
-    run(str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt")
+    # --no-compile: byte-compiling every installed module (TensorFlow's thousands) costs more than the
+    # few that the lecture imports compile on first use; what is installed is the same
+    run(str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt")
     run("bash", "binder/postBuild")  # Binder runs it from the repository root
     executed = tmp_path / "00_setup.executed.ipynb"
     run(str(bin_dir / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
