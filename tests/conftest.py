@@ -1,5 +1,8 @@
 """Shared test set-up: quiet TensorFlow once, before any test imports it; the headless Chromium
-that the browser tests (tests/test_browser.py, tests/test_hub.py) drive."""
+that the browser tests (tests/test_browser.py, tests/test_hub.py) drive; throw-away packages."""
+
+import importlib
+import sys
 
 import matplotlib
 import pytest
@@ -9,6 +12,26 @@ matplotlib.use("Agg")
 import cnnkit as ck  # noqa: E402
 
 ck.setup(seed=0)
+
+
+@pytest.fixture
+def tmp_package(tmp_path, monkeypatch):
+    """`tmp_package(name, source)`: an importable package `name` whose `__init__.py` holds `source`
+    (returned, to edit), on sys.path for this test only and forgotten by sys.modules after it."""
+    names = []
+
+    def make(name, source):
+        init = tmp_path / name / "__init__.py"
+        init.parent.mkdir()
+        init.write_text(source)
+        names.append(name)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        importlib.invalidate_caches()
+        return init
+
+    yield make
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="module")

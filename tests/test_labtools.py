@@ -176,23 +176,15 @@ def test_cell_timer_reports_an_interrupted_cell_and_lets_the_interrupt_through()
     assert "interrupted after 60 s; grading stops a cell at 60 s" in out.getvalue()
 
 
-def test_importing_a_forbidden_library_from_the_function_is_an_entry(tmp_path, monkeypatch):
-    import importlib
+def test_importing_a_forbidden_library_from_the_function_is_an_entry(tmp_package):
     import sys
 
-    package = tmp_path / "forbiddenlib"
-    package.mkdir()
-    (package / "__init__.py").write_text("def f():\n    return 1\n\n\nVALUE = f()\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
+    tmp_package("forbiddenlib", "def f():\n    return 1\n\n\nVALUE = f()\n")
     before = sys.getprofile()
-    try:
-        with pytest.raises(AssertionError, match=r"your function called forbiddenlib \(forbiddenlib\)"):
-            call("first", lambda: __import__("forbiddenlib").VALUE, forbid=("forbiddenlib",))
-        assert sys.getprofile() is before
-        # loaded now: a second import runs none of its code, and only a real call counts
-        assert call("again", lambda: __import__("forbiddenlib").VALUE, forbid=("forbiddenlib",)) == 1
-        with pytest.raises(AssertionError, match=r"your function called forbiddenlib\.f \(forbiddenlib\)"):
-            call("use", lambda: __import__("forbiddenlib").f(), forbid=("forbiddenlib",))
-    finally:
-        sys.modules.pop("forbiddenlib", None)
+    with pytest.raises(AssertionError, match=r"your function called forbiddenlib \(forbiddenlib\)"):
+        call("first", lambda: __import__("forbiddenlib").VALUE, forbid=("forbiddenlib",))
+    assert sys.getprofile() is before
+    # loaded now: a second import runs none of its code, and only a real call counts
+    assert call("again", lambda: __import__("forbiddenlib").VALUE, forbid=("forbiddenlib",)) == 1
+    with pytest.raises(AssertionError, match=r"your function called forbiddenlib\.f \(forbiddenlib\)"):
+        call("use", lambda: __import__("forbiddenlib").f(), forbid=("forbiddenlib",))

@@ -166,20 +166,14 @@ def test_kernels_read_the_published_folder_and_only_the_check_stores():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_passed_solution_check_is_forgotten_when_the_kernel_packages_code_changes(tmp_path, monkeypatch):
+def test_a_passed_solution_check_is_forgotten_when_the_kernel_packages_code_changes(tmp_package):
     """An editable cnnkit changes without a new version: its code is part of the check's key."""
-    import importlib
-
     from grader.check import environment_key
 
-    package = tmp_path / "probe_package"
-    package.mkdir()
-    (package / "__init__.py").write_text("X = 1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
+    init = tmp_package("probe_package", "X = 1\n")
     before = environment_key(None, ["probe_package"])
     assert environment_key(None, ["probe_package"]) == before
-    (package / "__init__.py").write_text("X = 2\n")
+    init.write_text("X = 2\n")
     assert environment_key(None, ["probe_package"]) != before
 
 
