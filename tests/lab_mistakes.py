@@ -361,9 +361,9 @@ LAB2 = [
         "another model",
         "train",
         (
-            "compile_for_training(build_convnet(), learning_rate=2e-3)",
+            "compile_for_training(build_convnet(), learning_rate=5e-3)",
             "compile_for_training(keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), "
-            "keras.layers.Dense(10, activation='softmax')]), learning_rate=2e-3)",
+            "keras.layers.Dense(10, activation='softmax')]), learning_rate=5e-3)",
         ),
         {"test_train": "expected the model of build_convnet()"},
     ),
@@ -459,11 +459,11 @@ LAB3 = [
         "train",
         [
             (
-                "build_regularized_convnet(dropout=0.3, shift=0.1)",
+                "build_regularized_convnet(dropout=0.5)",
                 "keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.2), "
                 "keras.layers.Dense(10, activation='softmax')])",
             ),
-            ("epochs=30", "epochs=2"),
+            ("epochs=20", "epochs=2"),
         ],
         {"test_train": "expected a model of build_regularized_convnet"},
     ),
