@@ -80,6 +80,9 @@ def _library_dirs(names: Sequence[str]) -> dict[str, str]:
     return folders
 
 
+_UNSEEN = object()  # a dict lookup's default: not looked at yet
+
+
 class _Watch:
     """A profile hook recording the first call that enters one of ``names``."""
 
@@ -87,6 +90,7 @@ class _Watch:
         self.names = tuple(names)
         self.folders = _library_dirs(self.names)
         self.by_file: dict[str, str | None] = {}
+        self.by_module: dict[str | None, str | None] = {}
         self.found: tuple[str, str] | None = None  # (library, function)
 
     def _file_library(self, filename: str) -> str | None:
@@ -99,18 +103,26 @@ class _Watch:
         return self.by_file[filename]
 
     def _module_library(self, module: str | None) -> str | None:
-        top = (module or "").split(".")[0]
-        return top if top in self.names else None
+        if module not in self.by_module:
+            top = (module or "").split(".")[0]
+            self.by_module[module] = top if top in self.names else None
+        return self.by_module[module]
 
     def __call__(self, frame, event, arg):
         # Record where the student's code enters a library: a call made from outside it. Calls
         # made inside the library, and the module code an import runs, are not entries.
-        if self.found is not None:
+        # Called for every Python and C call and return while a test runs (building a Keras model
+        # makes tens of thousands): returns and already-seen files cost one dict lookup.
+        if self.found is not None or (event != "call" and event != "c_call"):
             return
         if event == "call":
             code = frame.f_code
-            library = self._file_library(code.co_filename)
-            if library and code.co_name == "<module>":
+            library = self.by_file.get(code.co_filename, _UNSEEN)
+            if library is _UNSEEN:
+                library = self._file_library(code.co_filename)
+            if not library:
+                return
+            if code.co_name == "<module>":
                 # importing a library not loaded yet runs its code: an entry when the import came
                 # from outside it (the function's own `import keras`); found before the import's
                 # millions of calls, which then run without the hook
@@ -118,19 +130,24 @@ class _Watch:
                     self.found = (library, str(frame.f_globals.get("__name__", library)))
                     sys.setprofile(None)  # nothing left to watch (call() puts the previous hooks back)
                     threading.setprofile(None)
-            elif library and not self._inside(frame.f_back):
+            elif not self._inside(frame.f_back):
                 module = frame.f_globals.get("__name__", library)
                 name = getattr(code, "co_qualname", code.co_name)
                 if name == "__getattr__" and isinstance(frame.f_locals.get("name"), str):
                     name = frame.f_locals["name"]  # a lazily loaded name, e.g. ck.grad_cam
                 self.found = (library, f"{module}.{name}")
-        elif event == "c_call" and not self._inside(frame):
+        else:  # a C function: whose module, then (rarely needed) called from where
             module = getattr(arg, "__module__", None)
-            owner = getattr(arg, "__self__", None)
-            if module is None and owner is not None:
-                module = getattr(owner, "__name__", None) or type(owner).__module__
-            library = self._module_library(module)
-            if library:
+            if module is None:
+                owner = getattr(arg, "__self__", None)
+                if owner is not None:
+                    module = getattr(owner, "__name__", None) or type(owner).__module__
+            if module.__class__ is not str:  # None, or an odd __name__ (e.g. an object's attribute)
+                module = None
+            library = self.by_module.get(module, _UNSEEN)
+            if library is _UNSEEN:
+                library = self._module_library(module)
+            if library and not self._inside(frame):
                 self.found = (library, f"{module}.{getattr(arg, '__qualname__', getattr(arg, '__name__', '?'))}")
 
     def _inside(self, frame) -> bool:
