@@ -1,7 +1,7 @@
 """The kernel zygote: imports what every kernel of a lab imports once, then forks each kernel.
 
-The grader starts this file by path, ``python -I _zygote.py FD``, with the environment a kernel
-gets (no grader secrets; its own private folder as ``HOME``). It
+The grader starts this file by path, ``python -I _zygote.py FD``, as the account kernels run as,
+with the environment a kernel gets (no grader secrets; its own private folder as ``HOME``). It
 
 1. imports ``ipykernel.kernelapp`` and the modules named in ``GRADER_ZYGOTE_PRELOAD`` (JSON list,
    in order), with the variables of ``GRADER_ZYGOTE_PRELOAD_ENV`` (JSON object) set meanwhile, and
@@ -12,7 +12,7 @@ gets (no grader secrets; its own private folder as ``HOME``). It
    end of its tampering guard's pipe. For each it forks a child, which becomes the kernel exactly
    as a freshly started ``python -I _kernel_boot.py`` would: its own session, stdin a pipe without
    a writer, stdout on /dev/null, every other descriptor closed (this socket included), the
-   requested umask, user and group (dropped here as ``subprocess.Popen(user=, group=, extra_groups=[])`` does), the scratch
+   requested umask, the scratch
    folder as working directory, the kernel's environment (plus ``JPY_PARENT_PID``, the zygote,
    and the preload variables), a fresh seed for numpy's global generator, and then
    :func:`_kernel_boot.main` (limits, capabilities, Landlock, audit hook, tampering guard,
@@ -55,11 +55,23 @@ def _load_boot():
     return module
 
 
-def preload(names: list[str], extra_env: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Import ``names`` (errors noted, never raised) with ``extra_env`` set only meanwhile."""
+def preload(names: list[str], extra_env: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """Import ``names`` (errors noted, never raised) with ``extra_env`` set only meanwhile.
+
+    Returns what was imported, what failed, and every file the imports read: the modules' files
+    and what Python opened meanwhile (the grader lets a kernel use the zygote only when its
+    sandbox could have read all of them)."""
     saved = {name: os.environ.get(name) for name in extra_env}
     os.environ.update(extra_env)
     loaded, failed = [], []
+    opened: set[str] = set()
+    recording = [True]
+
+    def record(event, args):
+        if recording[0] and event == "open" and args and isinstance(args[0], (str, bytes)):
+            opened.add(os.fsdecode(args[0]))
+
+    sys.addaudithook(record)  # stays, inert: audit hooks cannot be removed
     try:
         for name in ["ipykernel.kernelapp", *names]:
             try:
@@ -68,12 +80,17 @@ def preload(names: list[str], extra_env: dict[str, str]) -> tuple[list[str], lis
             except Exception as error:  # noqa: BLE001 - the kernel will import it (and fail) itself
                 failed.append(f"{name}: {type(error).__name__}: {error}")
     finally:
+        recording[0] = False
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return loaded, failed
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            opened.add(path)
+    return loaded, failed, sorted(os.path.realpath(path) for path in opened if os.path.isabs(path))
 
 
 def _become_kernel(boot, request: dict, stderr_fd: int, guard_fd: int | None, kept_env: dict[str, str]) -> None:
@@ -99,10 +116,6 @@ def _become_kernel(boot, request: dict, stderr_fd: int, guard_fd: int | None, ke
         if guard_fd is not None:
             os.set_inheritable(guard_fd, True)
         os.umask(int(request["umask"]))
-        if request.get("uid") is not None:  # as subprocess.Popen(user=, group=, extra_groups=[]) does
-            os.setgroups([])
-            os.setregid(int(request["gid"]), int(request["gid"]))
-            os.setreuid(int(request["uid"]), int(request["uid"]))
         _prctl(_PR_SET_DUMPABLE, 1)  # what exec would do (the zygote is not dumpable): /proc/self is the kernel's own
         os.chdir(request["cwd"])
         env = dict(request["env"])
@@ -196,7 +209,9 @@ def main() -> None:
     started = time.monotonic()
     boot = _load_boot()
     kept_env = json.loads(os.environ.pop(PRELOAD_ENV_VARIABLE, "{}"))
-    loaded, failed = preload(json.loads(os.environ.pop(PRELOAD_VARIABLE, "[]")), kept_env)
+    loaded, failed, files = preload(json.loads(os.environ.pop(PRELOAD_VARIABLE, "[]")), kept_env)
+    with open("files.json", "w") as handle:  # in its own folder, for the grader (too long for one message)
+        json.dump(files, handle)
     import threading
 
     answer = {

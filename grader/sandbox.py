@@ -334,6 +334,32 @@ def kernel_read_paths(packages: Sequence[str] = ()) -> list[str]:
     return sorted({os.path.realpath(path) for path in paths if path and os.path.exists(path)})
 
 
+def _may_read(path: str, policy: dict[str, Any]) -> bool:
+    """Whether a kernel under ``policy`` may open ``path`` (a real path) for reading: the audit
+    hook's rule and Landlock's (the account's file permissions are the zygote's own)."""
+    if policy.get("audit_hook", True):
+        inside = _is_within(path, policy["scratch"]) or any(_is_within(path, root) for root in policy.get("allow_read", []))
+        if not inside and any(_is_within(path, root) for root in policy.get("deny_read", [])):
+            return False
+    if policy.get("landlock"):
+        return any(_is_within(path, root) for root in policy.get("landlock_read", []) + policy.get("write_files", []))
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def _unreadable_cached(files: frozenset[str], rules: str) -> str:
+    policy = json.loads(rules)
+    return next((path for path in sorted(files) if not _may_read(path, policy)), "")
+
+
+def _unreadable(files: frozenset[str], policy: dict[str, Any]) -> str:
+    """The first of ``files`` a kernel under ``policy`` could not read, or ""."""
+    rules = {key: policy.get(key) for key in ("audit_hook", "allow_read", "deny_read", "landlock", "landlock_read",
+                                              "write_files")}
+    rules["scratch"] = "/nonexistent-scratch"  # the zygote read nothing of a kernel's scratch folder
+    return _unreadable_cached(files, json.dumps(rules, sort_keys=True))
+
+
 def _copy_student_files(source: str, target: str, *, exclude: Sequence[str], max_bytes: int) -> list[str]:
     """Copy regular files (never links, devices or excluded names) from ``source`` to ``target``."""
     skipped, total = [], 0
@@ -586,14 +612,19 @@ class SandboxKernelManager(AsyncKernelManager):
         # ipykernel sets this before anything imports matplotlib; the zygote imports it earlier
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         zygote = zygotes.shared_zygote(preload=names, env=env, preload_env=self.preload_env,
-                                       parent=self.scratch_parent or None, log=self.log)
+                                       parent=self.scratch_parent or None, log=self.log, uid=kw.get("user"), gid=kw.get("group"))
         if zygote is None:
             return False
         try:
+            zygote.wait_ready(self.zygote_timeout)
+            unreadable = _unreadable(zygote.files(), json.loads(kw["env"][POLICY_VARIABLE]))
+            if unreadable:  # it holds what this sandbox would refuse to import (a protected package)
+                self.log.warning("grader: the kernel zygote imported %s, which this kernel's sandbox may not read; "
+                                 "this kernel starts the plain way", unreadable)
+                return False
             process = zygote.spawn(
                 argv=kernel_cmd[kernel_cmd.index(BOOT_SCRIPT) + 1:], env=kw["env"], cwd=kw["cwd"],
-                stderr_fd=kw["stderr"].fileno(), guard_fd=self._guard_write, uid=kw.get("user"), gid=kw.get("group"),
-                timeout=self.zygote_timeout,
+                stderr_fd=kw["stderr"].fileno(), guard_fd=self._guard_write, timeout=self.zygote_timeout,
             )
         except (OSError, TimeoutError, ValueError) as error:
             zygotes.zygote_failed(zygote, f"{type(error).__name__}: {error}", self.log)

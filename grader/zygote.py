@@ -162,7 +162,7 @@ class Zygote:
     """
 
     def __init__(self, *, preload: Sequence[str], env: Mapping[str, str], preload_env: Mapping[str, str],
-                 home: str) -> None:
+                 home: str, uid: int | None = None, gid: int | None = None) -> None:
         self.owner = os.getpid()
         self.home = home
         self.info: dict[str, Any] | None = None
@@ -174,11 +174,16 @@ class Zygote:
         full_env[PRELOAD_VARIABLE] = json.dumps(list(preload))
         full_env[PRELOAD_ENV_VARIABLE] = json.dumps(dict(preload_env))
         self._log = open(os.path.join(home, "zygote.log"), "wb")  # noqa: SIM115 - closed in close()
+        self._files: frozenset[str] | None = None
+        account: dict[str, Any] = {}
+        if uid is not None:  # the kernels' account: it imports only what they could read
+            os.chown(home, uid, gid if gid is not None else -1)
+            account = {"user": uid, "group": gid, "extra_groups": []}
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-I", ZYGOTE_SCRIPT, str(theirs.fileno())],
                 env=full_env, cwd=home, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True, **account,
             )
         finally:
             theirs.close()
@@ -212,9 +217,18 @@ class Zygote:
             self.ready_seconds = time.monotonic() - self.started
         return self.info
 
+    def files(self) -> frozenset[str]:
+        """Every file the zygote's imports read (module files, and what Python opened meanwhile),
+        except in its own folder (caches it wrote itself, such as matplotlib's font list)."""
+        if self._files is None:
+            home = os.path.realpath(self.home).rstrip("/") + "/"
+            with open(os.path.join(self.home, "files.json")) as handle:
+                self._files = frozenset(path for path in json.load(handle) if not path.startswith(home))
+        return self._files
+
     def spawn(self, *, argv: Sequence[str], env: Mapping[str, str], cwd: str, stderr_fd: int,
-              guard_fd: int | None, uid: int | None, gid: int | None, timeout: float = 60) -> ForkedKernel:
-        """Fork a kernel running ``_kernel_boot.py ARGV`` as ``uid``/``gid`` in ``cwd`` with ``env``.
+              guard_fd: int | None, timeout: float = 60) -> ForkedKernel:
+        """Fork a kernel running ``_kernel_boot.py ARGV`` in ``cwd`` with ``env`` (as the zygote's account).
 
         Raises
         ------
@@ -224,7 +238,7 @@ class Zygote:
         self.wait_ready(timeout)
         umask = os.umask(0o077)
         os.umask(umask)
-        request = {"argv": list(argv), "env": dict(env), "cwd": cwd, "uid": uid, "gid": gid, "umask": umask}
+        request = {"argv": list(argv), "env": dict(env), "cwd": cwd, "umask": umask}
         fds = [stderr_fd] + ([guard_fd] if guard_fd is not None else [])
         socket.send_fds(self.channel, [json.dumps(request).encode()], fds)
         answer, received = self._receive(timeout)
@@ -255,13 +269,14 @@ atexit.register(lambda: stop_shared_zygote())
 
 
 def shared_zygote(*, preload: Sequence[str], env: Mapping[str, str], preload_env: Mapping[str, str],
-                  parent: str | None = None, log: logging.Logger | None = None) -> Zygote | None:
+                  parent: str | None = None, log: logging.Logger | None = None,
+                  uid: int | None = None, gid: int | None = None) -> Zygote | None:
     """This process's zygote for these settings, started on first use; None when it is unavailable.
 
     A zygote for other settings (another lab's modules, other thread settings) is stopped first.
     Once a zygote failed to start or died, this process starts its kernels the plain way (None).
     """
-    key = json.dumps([list(preload), dict(env), dict(preload_env)], sort_keys=True)
+    key = json.dumps([list(preload), dict(env), dict(preload_env), uid, gid], sort_keys=True)
     current: Zygote | None = _shared["zygote"]
     if current is not None and current.owner != os.getpid():
         current.close()  # a forked worker's copy: only forgotten
@@ -280,7 +295,7 @@ def shared_zygote(*, preload: Sequence[str], env: Mapping[str, str], preload_env
                MPLCONFIGDIR=os.path.join(home, "matplotlib"), XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home,
                KERAS_HOME=os.path.join(home, ".keras"))
     try:
-        zygote = Zygote(preload=preload, env=env, preload_env=preload_env, home=home)
+        zygote = Zygote(preload=preload, env=env, preload_env=preload_env, home=home, uid=uid, gid=gid)
     except OSError as error:
         shutil.rmtree(home, ignore_errors=True)
         _shared["broken"] = key

@@ -173,6 +173,15 @@ def test_killed_zygote_falls_back_to_plain_kernels(fresh_zygote, caplog):
     assert len(warnings) == 1, warnings
 
 
+def test_zygote_is_not_used_where_the_sandbox_hides_what_it_imported(fresh_zygote):
+    """A kernel whose sandbox may not read numpy (a protected path) must not get it from the zygote."""
+    import numpy
+
+    code = "import json, sys\nprint(json.dumps({'numpy': 'numpy' in sys.modules}))"
+    probe, forked = _probe(True, code=code, protected=(os.path.dirname(numpy.__file__),))
+    assert not forked and not probe["numpy"]
+
+
 def test_forked_kernel_signals_and_ends_like_a_process():
     """ForkedKernel's Popen face: poll, kill, wait and the exit status it reports."""
     zygotes.stop_shared_zygote()
