@@ -17,10 +17,18 @@ measures the old way, every kernel training its own). A progress line follows ev
 submission (the whole run's done / total, rate, time left). The machine's load average is printed
 with the figures: compare ratios on a busy machine.
 
+Kernels are forked from a zygote that imported the lab's set-up modules once per worker and batch
+(``grader/zygote.py``; ``c.SandboxKernelManager.zygote``). ``--zygote both`` (the default) grades
+every lab with it and then without it, in the same run, and prints the ratio of the mean seconds
+per submission; the "zygote s" column is its one-off cost (its imports, measured on their own for
+each lab: the first submission of a batch waits for them), included in the mean of the batch it
+served. Use ``--copies 3`` or more: the one-off cost is spread over the batch.
+
     .venv/bin/python benchmarks/bench_grading.py --quick             # ~5 min on a quiet 2-core machine
     .venv/bin/python benchmarks/bench_grading.py                     # every lab, 2 + 2 each; 16 x 2 workers
     .venv/bin/python benchmarks/bench_grading.py --labs lab1_conv_pool --copies 5 --parallel-copies 0
     .venv/bin/python benchmarks/bench_grading.py --toy              # the fixed cost alone
+    .venv/bin/python benchmarks/bench_grading.py --copies 3 --parallel-copies 0   # zygote on and off, every lab
 
 Run it with the virtual environment's ``bin`` on PATH (nbgrader calls ``alembic``).
 """
