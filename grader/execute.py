@@ -33,6 +33,7 @@ from traitlets import Bool, Integer, default
 
 from grader import tamper
 from grader.sandbox import SandboxKernelManager
+from grader.zygote import notebook_preload
 
 __all__ = ["SafeExecute", "cap_cell_outputs"]
 
@@ -177,10 +178,17 @@ class SafeExecute(Execute):
         self.tamper_findings: list[str] = []
         self._guarded_kernel: Any = None
         self._ran: list[tuple[str, bool]] = []  # (source, locked) of the cells run so far, for a new kernel
+        self._preload = notebook_preload(nb)  # what the zygote imports for this notebook's kernels
         result = super().preprocess(nb, resources, km)
         if self.tamper_findings:
             self._flag_submission(resources)
         return result
+
+    def create_kernel_manager(self):  # type: ignore[override]
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxKernelManager):
+            km.notebook_preload = list(getattr(self, "_preload", []))
+        return km
 
     def _flag_submission(self, resources: Any) -> None:
         info = (resources or {}).get("nbgrader", {})

@@ -41,6 +41,7 @@ from typing import Any
 
 import zmq
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Dict, Integer, List, Unicode
 
 __all__ = [
@@ -69,6 +70,10 @@ ENV_PASSTHROUGH = (
     "MPLBACKEND",
 )
 
+
+# cnnkit.setup sets these before it imports TensorFlow (which reads them at import, oneDNN's choice of
+# kernels included); the zygote imports TensorFlow under the same settings, then drops them
+ZYGOTE_PRELOAD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 # cnnkit.labtools.reference reads these (named there too; the grader does not import cnnkit)
 REFERENCES_VARIABLE = "CNNKIT_REFERENCES"
@@ -329,6 +334,32 @@ def kernel_read_paths(packages: Sequence[str] = ()) -> list[str]:
     return sorted({os.path.realpath(path) for path in paths if path and os.path.exists(path)})
 
 
+def _may_read(path: str, policy: dict[str, Any]) -> bool:
+    """Whether a kernel under ``policy`` may open ``path`` (a real path) for reading: the audit
+    hook's rule and Landlock's (the account's file permissions are the zygote's own)."""
+    if policy.get("audit_hook", True):
+        inside = _is_within(path, policy["scratch"]) or any(_is_within(path, root) for root in policy.get("allow_read", []))
+        if not inside and any(_is_within(path, root) for root in policy.get("deny_read", [])):
+            return False
+    if policy.get("landlock"):
+        return any(_is_within(path, root) for root in policy.get("landlock_read", []) + policy.get("write_files", []))
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def _unreadable_cached(files: frozenset[str], rules: str) -> str:
+    policy = json.loads(rules)
+    return next((path for path in sorted(files) if not _may_read(path, policy)), "")
+
+
+def _unreadable(files: frozenset[str], policy: dict[str, Any]) -> str:
+    """The first of ``files`` a kernel under ``policy`` could not read, or ""."""
+    rules = {key: policy.get(key) for key in ("audit_hook", "allow_read", "deny_read", "landlock", "landlock_read",
+                                              "write_files")}
+    rules["scratch"] = "/nonexistent-scratch"  # the zygote read nothing of a kernel's scratch folder
+    return _unreadable_cached(files, json.dumps(rules, sort_keys=True))
+
+
 def _copy_student_files(source: str, target: str, *, exclude: Sequence[str], max_bytes: int) -> list[str]:
     """Copy regular files (never links, devices or excluded names) from ``source`` to ``target``."""
     skipped, total = [], 0
@@ -395,6 +426,19 @@ class SandboxKernelManager(AsyncKernelManager):
     collect_references = Unicode(
         "", help="Folder receiving the reference models the kernel trains (the solution check only); empty: none."
     ).tag(config=True)
+    zygote = Bool(
+        True, help="Fork kernels from a zygote that imported the lab's modules once (grader.zygote); False: start each afresh."
+    ).tag(config=True)
+    preload = List(
+        Unicode(), ["auto"],
+        help="Modules the zygote imports; 'auto' stands for those the notebook's locked set-up cells import. Empty: no zygote.",
+    ).tag(config=True)
+    preload_env = Dict(
+        dict(ZYGOTE_PRELOAD_ENV),
+        help="Variables set in the zygote only while it imports (cnnkit.setup sets these before it imports TensorFlow).",
+    ).tag(config=True)
+    zygote_timeout = Integer(300, help="Seconds the zygote may take to import its modules before kernels start afresh.").tag(config=True)
+    notebook_preload = List(Unicode(), help="Modules 'auto' stands for (set by SafeExecute from the notebook).")
 
     _sandbox_root: str | None = None
     _scratch: str | None = None
@@ -432,9 +476,8 @@ class SandboxKernelManager(AsyncKernelManager):
                 for name in [folder, *(os.path.join(folder, entry) for entry in dirnames + filenames)]:
                     os.lchown(name, plan.uid, plan.gid)
 
-    def _kernel_env(self) -> dict[str, str]:
-        scratch = self._scratch
-        assert scratch is not None
+    def _clean_env(self) -> dict[str, str]:
+        """What every kernel's environment holds whatever its folder: passed-through variables, PATH, settings."""
         env = {
             name: value
             for name, value in os.environ.items()
@@ -442,6 +485,18 @@ class SandboxKernelManager(AsyncKernelManager):
         }
         env.update(
             PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+            JUPYTER_PLATFORM_DIRS="1",
+            JOBLIB_MULTIPROCESSING="0",
+            GRADER_CELL_OUTPUT_LIMIT=str(self.cell_output_limit),
+            PYDEVD_DISABLE_FILE_VALIDATION="1",
+        )
+        return env
+
+    def _kernel_env(self) -> dict[str, str]:
+        scratch = self._scratch
+        assert scratch is not None
+        env = self._clean_env()
+        env.update(
             HOME=scratch,
             TMPDIR=os.path.join(scratch, "tmp"),
             IPYTHONDIR=os.path.join(scratch, ".ipython"),
@@ -449,10 +504,6 @@ class SandboxKernelManager(AsyncKernelManager):
             XDG_CONFIG_HOME=os.path.join(scratch, ".config"),
             XDG_CACHE_HOME=os.path.join(scratch, ".cache"),
             KERAS_HOME=os.path.join(scratch, ".keras"),
-            JUPYTER_PLATFORM_DIRS="1",
-            JOBLIB_MULTIPROCESSING="0",
-            GRADER_CELL_OUTPUT_LIMIT=str(self.cell_output_limit),
-            PYDEVD_DISABLE_FILE_VALIDATION="1",
         )
         if self.collect_references:  # the lab's own solution: trains and stores, reads nothing stored
             env[REFERENCES_SAVE_VARIABLE] = os.path.join(scratch, REFERENCES_SUBFOLDER)
@@ -544,9 +595,55 @@ class SandboxKernelManager(AsyncKernelManager):
 
     pre_start_kernel = _async_pre_start_kernel
 
+    def _preload_names(self) -> list[str]:
+        names: list[str] = []
+        for name in self.preload:
+            names += list(self.notebook_preload) if name == "auto" else [name]
+        return list(dict.fromkeys(names))
+
+    def _fork_kernel(self, kernel_cmd: list[str], kw: dict[str, Any]) -> bool:
+        """Start the kernel as a fork of this process's zygote; False when that is off or unavailable."""
+        from grader import zygote as zygotes
+
+        names = self._preload_names()
+        if not self.zygote or not names or not isinstance(self.provisioner, LocalProvisioner) or BOOT_SCRIPT not in kernel_cmd:
+            return False
+        env = self._clean_env()
+        # ipykernel sets this before anything imports matplotlib; the zygote imports it earlier
+        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        zygote = zygotes.shared_zygote(preload=names, env=env, preload_env=self.preload_env,
+                                       parent=self.scratch_parent or None, log=self.log, uid=kw.get("user"), gid=kw.get("group"))
+        if zygote is None:
+            return False
+        try:
+            zygote.wait_ready(self.zygote_timeout)
+            unreadable = _unreadable(zygote.files(), json.loads(kw["env"][POLICY_VARIABLE]))
+            if unreadable:  # it holds what this sandbox would refuse to import (a protected package)
+                self.log.warning("grader: the kernel zygote imported %s, which this kernel's sandbox may not read; "
+                                 "this kernel starts the plain way", unreadable)
+                return False
+            process = zygote.spawn(
+                argv=kernel_cmd[kernel_cmd.index(BOOT_SCRIPT) + 1:], env=kw["env"], cwd=kw["cwd"],
+                stderr_fd=kw["stderr"].fileno(), guard_fd=self._guard_write, timeout=self.zygote_timeout,
+            )
+        except (OSError, TimeoutError, ValueError) as error:
+            zygotes.zygote_failed(zygote, f"{type(error).__name__}: {error}", self.log)
+            return False
+        provisioner = self.provisioner
+        provisioner.process = process
+        provisioner.pid = process.pid
+        # the kernel's first step makes it the leader of its own session and group (getpgid could
+        # run before that step and name the zygote's group); before it, killpg finds no group and
+        # the provisioner signals the process itself
+        provisioner.pgid = process.pid
+        provisioner.cwd = kw["cwd"]
+        self._reconcile_connection_info(provisioner.connection_info)
+        return True
+
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:  # type: ignore[override]
         try:
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            if not self._fork_kernel(kernel_cmd, kw):
+                await super()._async_launch_kernel(kernel_cmd, **kw)
         finally:
             if self._guard_write is not None:  # only the kernel keeps a write end: its end is the pipe's end
                 os.close(self._guard_write)

@@ -66,7 +66,7 @@ SLOW_FIRST = [
     "tests/test_grading.py", "tests/test_grading.py::test_lab_corpus[lab4_transfer_gradcam]",
     "tests/test_lab_mistakes.py[lab4_transfer_gradcam]", "tests/test_grading.py::test_shards_merged_equal_one_run",
     "tests/test_grading.py::test_lab_corpus[lab2_build_train]", "tests/test_grading.py::test_lab_corpus[lab1_conv_pool]",
-    "tests/test_tampering.py", "tests/test_packaging.py",
+    "tests/test_tampering.py", "tests/test_zygote.py", "tests/test_packaging.py",
 ]
 
 
