@@ -265,6 +265,17 @@ def detect_isolation(*, sandbox_user: str = "auto", landlock: str = "auto", audi
     return IsolationPlan(user, uid, gid, drop, abi, audit_hook, tuple(notes))
 
 
+def file_tail(path: str, limit: int = 2000) -> str:
+    """The last ``limit`` bytes of the log file ``path`` as text ("" when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - limit))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def _is_within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -653,15 +664,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def kernel_log_tail(self, limit: int = 2000) -> str:
         """The end of the kernel process's stderr (start-up failures, crashes)."""
-        if not self._sandbox_root:
-            return ""
-        try:
-            with open(os.path.join(self._sandbox_root, "kernel.log"), "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - limit))
-                return handle.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return file_tail(os.path.join(self._sandbox_root, "kernel.log"), limit) if self._sandbox_root else ""
 
     def client(self, **kwargs: Any):  # type: ignore[override]
         kernel_client = super().client(**kwargs)
