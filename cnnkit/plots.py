@@ -224,9 +224,7 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
                 f"{func}: metrics: {metric!r} is not in the history; available: "
                 f"{available or 'none (the history is empty)'}"
             )
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(4.5 * len(metrics), 3.3), squeeze=False, layout="constrained"
-    )
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.3), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         curves = [(metric, "validation" if metric.startswith("val_") else "train")]
         if f"val_{metric}" in record:
@@ -242,6 +240,9 @@ def plot_history(history, *, metrics: Sequence[str] | str = ("loss", "accuracy")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
+    # laid out once, here: a constrained layout would be redone at every draw (a notebook draws a
+    # figure twice), which made this function cost twice as much (0.7 s against 0.35 s per figure)
+    fig.tight_layout()
     return fig
 
 

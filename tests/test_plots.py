@@ -63,6 +63,17 @@ def test_history_draws_train_and_validation_per_metric(wrap):
         assert (train.get_linestyle(), validation.get_linestyle()) == ("-", "--")   # not told apart by colour only
 
 
+def test_history_panels_are_laid_out_inside_the_figure_without_overlap():
+    # long tick labels (tiny losses) and titles must fit: the layout is computed once, at creation
+    fig = ck.plot_history({"loss": [1e-4, 2e-5, 1e-6], "val_loss": [3e-4, 2e-4, 1e-4], "accuracy": [0.5, 0.7, 0.9]})
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
+    figure = fig.bbox
+    for box in boxes:
+        assert figure.x0 <= box.x0 and box.x1 <= figure.x1 and figure.y0 <= box.y0 and box.y1 <= figure.y1
+    assert boxes[0].x1 <= boxes[1].x0
+
+
 def test_history_without_validation_has_one_line_and_accepts_one_name():
     fig = ck.plot_history({"loss": np.array([3.0, 2.0])}, metrics="loss")
     assert len(fig.axes) == 1
