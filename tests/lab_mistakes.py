@@ -459,7 +459,7 @@ LAB3 = [
         "train",
         [
             (
-                "build_regularized_convnet(dropout=0.5)",
+                "build_regularized_convnet(dropout=0.3, shift=0.1)",
                 "keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.2), "
                 "keras.layers.Dense(10, activation='softmax')])",
             ),
