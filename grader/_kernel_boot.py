@@ -664,9 +664,10 @@ def quicker_tracebacks() -> None:
 
     def getmodule(object, _filename=None):  # noqa: A002 - inspect's own parameter names
         code = getattr(getattr(object, "tb_frame", object), "f_code", object)  # a traceback's or frame's code
-        if _filename is None and type(code) is types.CodeType and not hasattr(object, "__module__"):
-            entry = linecache.cache.get(code.co_filename)
-            if entry is not None and len(entry) == 4 and entry[1] is None and code.co_filename not in inspect.modulesbyfile:
+        if type(code) is types.CodeType and not hasattr(object, "__module__"):
+            filename = code.co_filename if _filename is None else _filename
+            entry = linecache.cache.get(filename)
+            if entry is not None and len(entry) == 4 and entry[1] is None and filename not in inspect.modulesbyfile:
                 return None
         return original(object, _filename)
 

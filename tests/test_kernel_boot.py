@@ -33,7 +33,12 @@ def run(source):
     return re.sub(r"In\[\d+\]", "In[n]", out.getvalue()), frames
 
 def modules(objects):
-    return [getattr(inspect.getmodule(thing), "__name__", None) for thing in objects]
+    # as IPython asks: the object alone, and (inspect.findsource) with its file
+    def name(thing, *file):
+        return getattr(inspect.getmodule(thing, *file), "__name__", None)
+    code = lambda thing: getattr(getattr(thing, "tb_frame", thing), "f_code", thing)
+    return [[name(thing)] + ([name(thing, code(thing).co_filename)] if hasattr(code(thing), "co_filename") else [])
+            for thing in objects]
 
 texts, frames = zip(*(run(case) for case in CASES))
 frames = [thing for group in frames for thing in group]
@@ -46,7 +51,7 @@ after = modules(frames + others)
 calls = []  # the original's path for a frame starts with getabsfile, then walks sys.modules
 getabsfile = inspect.getabsfile
 inspect.getabsfile = lambda *args: calls.append(args) or getabsfile(*args)
-cell_frames = [thing for thing, name in zip(frames, before) if name is None]
+cell_frames = [thing for thing, names in zip(frames, before) if names[0] is None]
 modules(cell_frames)
 inspect.getabsfile = getabsfile
 print(json.dumps({"before": before, "after": after, "same_text": list(texts) == texts_after,
@@ -68,5 +73,5 @@ def test_getmodule_answers_as_before_and_tracebacks_read_the_same():
     assert found["walks"] == 0  # a cell's frame no longer goes through the walk
     # the cells' frames (no module) and library frames (numpy, json) were both among those compared
     assert found["cell_frames"] >= 8
-    assert {"numpy.linalg._linalg", "json.decoder"} <= set(found["before"])
+    assert {"numpy.linalg._linalg", "json.decoder"} <= {names[0] for names in found["before"]}
     assert all("Traceback" in text and "Error" in text for text in found["texts"])
