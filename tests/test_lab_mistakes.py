@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import sys
 
@@ -88,6 +89,20 @@ def test_every_mistake_fails_a_visible_test_with_its_hint(lab_kernel):
         for test in mistake.fails:
             assert run(client, *reversed(cells[test])) is None, f"{lab}: {test} fails with the right answer {mistake.answer} put back"
     assert not problems, "\n".join(problems)
+
+
+def test_the_comparison_reports_the_accuracy_that_was_graded(lab_kernel):
+    """A lab that compares the student's model with another after the graded test prints, for the
+    student's model, the test accuracy the test measured: Keras' augmentation layers augment in a
+    plain ``model(images)`` call, so a comparison without ``training=False`` reports less."""
+    lab, client, _ = lab_kernel
+    printed = "".join(output.get("text", "") for cell in client.nb.cells if cell.cell_type == "code"
+                      for output in cell.get("outputs", []) if output.output_type == "stream")
+    reported = re.findall(r"your model\s*: test accuracy (\d\.\d+)", printed)
+    if not reported:
+        pytest.skip(f"{lab} prints no comparison of the student's model")
+    graded = re.findall(r"visible tests passed \(test accuracy (\d\.\d+)", printed)
+    assert len(graded) == 1 and reported == graded, (graded, reported)
 
 
 @pytest.mark.parametrize("lab", GRADED)
