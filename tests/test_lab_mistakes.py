@@ -45,7 +45,9 @@ def error_of(cell) -> str | None:
 
 @pytest.fixture(scope="module", params=LABS)
 def lab_kernel(request, tmp_path_factory):
-    """(lab, client, cells by grade id): the student version with the right answers, run once."""
+    """(lab, client, cells by grade id, printed): the student version with the right answers, run
+    once; ``printed`` is the text its cells printed (nbclient puts each later run's cell into
+    ``client.nb``, so the tests below change what that holds)."""
     lab = request.param
     source, release = notebooks(lab)
     nb = corpus.solution_submission(source, release)
@@ -56,7 +58,10 @@ def lab_kernel(request, tmp_path_factory):
             if cell.cell_type == "code":
                 client.execute_cell(cell, index)
                 assert error_of(cell) is None, f"{lab}: the right answers fail cell {index}: {error_of(cell)}"
-        yield lab, client, {corpus._id(cell): (index, cell) for index, cell in enumerate(nb.cells) if corpus._id(cell)}
+        printed = "".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                          for output in cell.get("outputs", []) if output.output_type == "stream")
+        cells = {corpus._id(cell): (index, cell) for index, cell in enumerate(nb.cells) if corpus._id(cell)}
+        yield lab, client, cells, printed
 
 
 def run(client, cell, index) -> str | None:
@@ -69,7 +74,7 @@ def test_every_mistake_fails_a_visible_test_with_its_hint(lab_kernel):
     """Each mistake in turn: its answer, then the tests it must fail; then the right answer again,
     which must pass those tests once more. Training answers come last and are not put back
     (retraining costs time; no later test uses them)."""
-    lab, client, cells = lab_kernel
+    lab, client, cells, _ = lab_kernel
     problems = []
     for mistake in (m for m in lab_mistakes.MISTAKES if m.lab == lab):
         index, answer = cells[mistake.answer]
@@ -95,9 +100,7 @@ def test_the_comparison_reports_the_accuracy_that_was_graded(lab_kernel):
     """A lab that compares the student's model with another after the graded test prints, for the
     student's model, the test accuracy the test measured: Keras' augmentation layers augment in a
     plain ``model(images)`` call, so a comparison without ``training=False`` reports less."""
-    lab, client, _ = lab_kernel
-    printed = "".join(output.get("text", "") for cell in client.nb.cells if cell.cell_type == "code"
-                      for output in cell.get("outputs", []) if output.output_type == "stream")
+    lab, _, _, printed = lab_kernel
     reported = re.findall(r"your model\s*: test accuracy (\d\.\d+)", printed)
     if not reported:
         pytest.skip(f"{lab} prints no comparison of the student's model")
